@@ -1,0 +1,28 @@
+# Two entry points (see README): `make demo` (the main job) and `make test` (the test suite).
+# Both run the same idempotent set-up first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup demo test test-slow test-all bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(VENV)/bin/cnnlab demo
+
+test: setup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
+
+test-slow: setup
+	$(PY) -m pytest -q -m slow
+
+test-all: setup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -q -m "slow or not slow"
+
+bench: setup
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info

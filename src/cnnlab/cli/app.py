@@ -1,0 +1,73 @@
+"""The ``cnnlab`` command: a typer app whose commands live one per module in this package.
+
+Every module in ``cnnlab.cli`` whose name does not start with ``_`` (and is not ``app``) registers its
+command(s) on :data:`app` when imported. ``main`` is the one error boundary: user errors become a
+one-line message on stderr and exit status 2; ``CNNLAB_DEBUG=1`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="cnnlab",
+    help="Convolutional neural networks on PyTorch: build, analyse, train, explain, verify.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register_commands() -> None:
+    import cnnlab.cli as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_") or info.name == "app":
+            continue
+        importlib.import_module(f"cnnlab.cli.{info.name}")
+
+
+def _user_error_types():
+    from cnnlab.errors import CnnlabError
+
+    return (CnnlabError, ValueError, TypeError, FileNotFoundError, KeyError, ImportError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (used by the console script and the tests)."""
+    _register_commands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except SystemExit as exc:  # typer/click exits for --help and usage errors
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except Exception as exc:  # the error boundary
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            print("aborted", file=sys.stderr)
+            return 130
+        if os.environ.get("CNNLAB_DEBUG") or not isinstance(exc, _user_error_types()):
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run() -> None:  # pragma: no cover - console entry point
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()
