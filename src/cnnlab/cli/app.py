@@ -23,6 +23,23 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Convolutional neural networks on PyTorch: build, analyse, train, explain, verify."""
+
+
+@app.command("version")
+def version() -> None:
+    """Print the versions of cnnlab, torch and numpy."""
+    import numpy
+    import torch
+
+    import cnnlab
+
+    print(f"cnnlab {cnnlab.__version__}  torch {torch.__version__}  numpy {numpy.__version__}  "
+          f"threads {torch.get_num_threads()}")
+
+
 def _register_commands() -> None:
     import cnnlab.cli as pkg
 
@@ -47,14 +64,16 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except Exception as exc:  # the error boundary
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
+        if isinstance(exc, typer.Exit):
             return exc.exit_code
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        if isinstance(exc, typer.TyperException):  # usage errors: typer prints them itself
+            show = getattr(exc, "show", None)
+            if show is not None:
+                show()
+            else:
+                print(f"error: {exc.format_message()}", file=sys.stderr)
             return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, typer.Abort):
             print("aborted", file=sys.stderr)
             return 130
         if os.environ.get("CNNLAB_DEBUG") or not isinstance(exc, _user_error_types()):
