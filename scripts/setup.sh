@@ -45,7 +45,11 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$HASH" ] && [ -x "$VENV/bin/python"
 fi
 
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-PIP="$VENV/bin/python -m pip install -q --disable-pip-version-check"
+pip_install() {
+  # this machine's pip config lists local index folders that may not exist: drop that noise only
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" 2> >(grep -v "^WARNING: Location 'file:" >&2)
+}
+PIP=pip_install
 # torch first: any other version request would pull a multi-GB CUDA build.
 $PIP "torch==2.13.0"
 $PIP -e ".[test]"
