@@ -1,0 +1,186 @@
+"""Occlusion sensitivity (Zeiler & Fergus 2014): slide a patch over the image and watch the output.
+
+Window positions follow Captum's ``Occlusion``: along each spatial axis there are
+``ceil((H - h) / sh) + 1`` positions starting at ``i * sh``; a window reaching past the border is cut.
+
+- ``attribute``: each input element gets the mean, over every window covering it, of the drop of the
+  target output ``f(x)_c − f(x_occluded)_c`` (Captum's definition; the model's raw outputs).
+- ``probability_map``: the lecture's maps (keras "occlusion" recipe): for each window position, the
+  softmax probability of the target class and the predicted class of the occluded image.
+
+All occluded copies are evaluated in batches of ``batch_size``; the result does not depend on it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnlab.errors import ConfigError, ShapeError
+from cnnlab.explain._core import check_input, explaining, resolve_target
+
+
+def _pair(v, name: str) -> tuple[int, int]:
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = (v, v)
+    try:
+        a, b = (int(t) for t in v)
+    except (TypeError, ValueError):
+        raise ConfigError(f"`{name}` must be an int or a pair (h, w) of ints; got {v!r}") from None
+    if a < 1 or b < 1:
+        raise ConfigError(f"`{name}` must be ≥ 1 in both directions; got {(a, b)}")
+    return a, b
+
+
+def window_masks(size: tuple[int, int], window: tuple[int, int], stride: tuple[int, int]) -> torch.Tensor:
+    """Boolean masks of every window position. Shape (OH, OW, H, W)."""
+    (H, W), (h, w), (sh, sw) = size, window, stride
+    if h > H or w > W:
+        raise ShapeError(f"`window` must fit in the input ({H}×{W}); got {h}×{w}")
+    oh, ow = math.ceil((H - h) / sh) + 1, math.ceil((W - w) / sw) + 1
+    rows = torch.arange(H)
+    cols = torch.arange(W)
+    r_in = (rows[None, :] >= (torch.arange(oh) * sh)[:, None]) & (rows[None, :] < (torch.arange(oh) * sh + h)[:, None])  # (OH, H)
+    c_in = (cols[None, :] >= (torch.arange(ow) * sw)[:, None]) & (cols[None, :] < (torch.arange(ow) * sw + w)[:, None])  # (OW, W)
+    return r_in[:, None, :, None] & c_in[None, :, None, :]  # (OH, OW, H, W)
+
+
+def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    radius = max(1, math.ceil(2 * sigma))
+    k = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device) / sigma) ** 2)
+    k = k / k.sum()
+    C = x.shape[1]
+    xp = F.pad(x, (radius, radius, radius, radius), mode="replicate")
+    xp = F.conv2d(xp, k.view(1, 1, 1, -1).expand(C, 1, 1, -1), groups=C)
+    return F.conv2d(xp, k.view(1, 1, -1, 1).expand(C, 1, -1, 1), groups=C)
+
+
+def resolve_baseline(x: torch.Tensor, baseline, window: tuple[int, int]) -> torch.Tensor:
+    """The replacement values, shape (N, C, H, W): a number, a tensor, "zero", "mean" or "blur"."""
+    if isinstance(baseline, str):
+        if baseline == "zero":
+            return torch.zeros_like(x)
+        if baseline == "mean":  # per image and channel
+            return x.mean(dim=(2, 3), keepdim=True).expand_as(x)
+        if baseline == "blur":
+            return _gaussian_blur(x, sigma=max(window) / 2)
+        raise ConfigError(f"`baseline` must be a number, a tensor, 'zero', 'mean' or 'blur'; got {baseline!r}")
+    if isinstance(baseline, (int, float)) and not isinstance(baseline, bool):
+        return torch.full_like(x, float(baseline))
+    if isinstance(baseline, torch.Tensor):
+        try:
+            return baseline.to(x).expand_as(x)
+        except RuntimeError:
+            raise ShapeError(f"`baseline` must broadcast to the input {tuple(x.shape)}; got {tuple(baseline.shape)}") from None
+    raise TypeError(f"`baseline` must be a number, a tensor or a string; got {type(baseline).__name__}")
+
+
+@dataclass
+class OcclusionMaps:
+    """The lecture's occlusion maps, one value per window position.
+
+    probability: (N, OH, OW) softmax probability of ``target`` with the window occluded.
+    predicted: (N, OH, OW) predicted class with the window occluded.
+    target: (N,) the class followed; clean_probability: (N,) its probability without occlusion.
+    """
+
+    probability: torch.Tensor
+    predicted: torch.Tensor
+    target: torch.Tensor
+    clean_probability: torch.Tensor
+    window: tuple[int, int]
+    stride: tuple[int, int]
+
+    def upsampled(self, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-pixel maps (N, H, W): each pixel takes the value of the last window covering it (the recipe's painting)."""
+        N, oh, ow = self.probability.shape
+        masks = window_masks(size, self.window, self.stride).reshape(oh * ow, *size)
+        prob = torch.full((N, *size), float("nan"))
+        pred = torch.full((N, *size), -1, dtype=torch.long)
+        for p in range(oh * ow):
+            m = masks[p]
+            prob[:, m] = self.probability.reshape(N, -1)[:, p : p + 1].float()
+            pred[:, m] = self.predicted.reshape(N, -1)[:, p : p + 1]
+        return prob, pred
+
+
+class Occlusion:
+    """Occlusion attribution and the lecture's probability / predicted-class maps.
+
+    Example:
+        >>> occ = Occlusion(model)                                                  # doctest: +SKIP
+        >>> attr = occ.attribute(x, window=(4, 4), stride=(1, 1), baseline=0.0)    # doctest: +SKIP
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def _outputs(self, x, window, stride, baseline, batch_size):
+        """Clean outputs (N, K), occluded outputs (N, P, K) and the masks (OH, OW, H, W)."""
+        check_input(x)
+        window = _pair(window, "window")
+        stride = window if stride is None else _pair(stride, "stride")
+        if int(batch_size) < 1:
+            raise ConfigError(f"`batch_size` must be ≥ 1; got {batch_size}")
+        N, C, H, W = x.shape
+        masks = window_masks((H, W), window, stride)
+        P = masks.shape[0] * masks.shape[1]
+        flat_masks = masks.reshape(P, 1, H, W).to(device=x.device)
+        x = x.detach()
+        base = resolve_baseline(x, baseline, window)
+        outs = []
+        with explaining(self.model), torch.no_grad():
+            clean = self.model(x).reshape(N, -1)
+            for start in range(0, N * P, int(batch_size)):
+                k = torch.arange(start, min(start + int(batch_size), N * P), device=x.device)
+                n_idx, p_idx = k // P, k % P
+                m = flat_masks[p_idx]  # (B, 1, H, W)
+                batch = torch.where(m, base[n_idx], x[n_idx])  # (B, C, H, W)
+                outs.append(self.model(batch).reshape(len(k), -1))
+        return clean, torch.cat(outs).reshape(N, P, -1), masks, window, stride
+
+    def attribute(self, x: torch.Tensor, target=None, window=(4, 4), stride=None, baseline=0.0,
+                  batch_size: int = 64) -> torch.Tensor:
+        """Mean drop of the target output over the windows covering each element. Shaped like ``x``.
+
+        Args:
+            window: (h, w) of the occluding patch (all channels are occluded).
+            stride: (sh, sw); ``None`` = the window size (non-overlapping).
+            baseline: replacement value in model-input units: a number, a tensor broadcasting to the input,
+                "zero", "mean" (per image and channel) or "blur" (Gaussian, σ = window/2).
+            batch_size: occluded copies per forward pass (does not change the result).
+        """
+        clean, occluded, masks, _, _ = self._outputs(x, window, stride, baseline, batch_size)
+        t = resolve_target(clean, target)
+        idx = t.view(-1, 1, 1).expand(-1, occluded.shape[1], 1)
+        drop = clean.gather(1, t.view(-1, 1)) - occluded.gather(2, idx).squeeze(2)  # (N, P)
+        m = masks.reshape(-1, *x.shape[-2:]).to(drop.dtype)  # (P, H, W)
+        total = torch.einsum("np,phw->nhw", drop, m)
+        counts = m.sum(0)
+        attr = torch.where(counts > 0, total / counts.clamp(min=1), torch.zeros_like(total))
+        return attr[:, None].expand(-1, x.shape[1], -1, -1).contiguous()
+
+    def probability_map(self, x: torch.Tensor, target=None, window=(4, 4), stride=None, baseline=0.5,
+                        batch_size: int = 64) -> OcclusionMaps:
+        """Target-class probability and predicted class for each window position (see :class:`OcclusionMaps`).
+
+        ``baseline`` defaults to 0.5, the lecture's grey square, in model-input units: pass
+        ``(0.5 - mean) / std`` for a normalised model.
+        """
+        clean, occluded, masks, window, stride = self._outputs(x, window, stride, baseline, batch_size)
+        t = resolve_target(clean, target)
+        oh, ow = masks.shape[:2]
+        probs = occluded.softmax(dim=2)
+        idx = t.view(-1, 1, 1).expand(-1, probs.shape[1], 1)
+        return OcclusionMaps(
+            probability=probs.gather(2, idx).squeeze(2).reshape(-1, oh, ow),
+            predicted=occluded.argmax(dim=2).reshape(-1, oh, ow),
+            target=t,
+            clean_probability=clean.softmax(dim=1).gather(1, t.view(-1, 1)).squeeze(1),
+            window=window,
+            stride=stride,
+        )
