@@ -1,0 +1,16 @@
+"""The cnnlab model zoo: classic CNN architectures as plain ``torch.nn`` modules.
+
+``create(name, **kwargs)`` builds a model with random weights, ``info(name)`` describes it, ``names()``
+lists them. Architectures that torchvision also has use its module structure and state-dict key names
+(so its weight files load) and match its parameter counts. Pretrained weights come only from offline
+asset packages (:mod:`cnnlab.zoo.weights`).
+"""
+
+from __future__ import annotations
+
+from cnnlab.zoo.registry import create, info, input_shape_for, names, register
+
+# importing a family registers its models
+from cnnlab.zoo import seeds, lenet  # noqa: E402,F401  isort: skip
+
+__all__ = ["create", "info", "names", "register", "input_shape_for"]
