@@ -122,7 +122,7 @@ class Capture:
             raise ShapeError(
                 f"`layer` must output a single tensor; {type(module).__name__} returned {type(out).__name__}"
             )
-        self.output = out
+        self.output = out.clone()  # an in-place op after the layer (ReLU(inplace=True)) must not change it
 
 
 @contextlib.contextmanager

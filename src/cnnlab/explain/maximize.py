@@ -150,7 +150,7 @@ def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int =
         captured: list[torch.Tensor] = []
         handle = None
         if target_layer is not None:
-            handle = target_layer.register_forward_hook(lambda _m, _i, o: captured.append(o))
+            handle = target_layer.register_forward_hook(lambda _m, _i, o: captured.append(o.clone()))  # immune to in-place ops after it
         try:
             out = model((img - m) / s)
         finally:
@@ -202,7 +202,7 @@ def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int =
                     if opts["blur_every"] and (step + 1) % int(opts["blur_every"]) == 0 and min(size) > 4:
                         param.copy_(_blur(param, float(opts["blur_sigma"])))
                     param.clamp_(lo, hi)
-                history.append(float(act))
+                history.append(float(act.detach()))
             with torch.no_grad():
                 image = F.interpolate(param.detach(), size=(H, W), mode="bilinear", align_corners=False) if size != (H, W) else param.detach().clone()
         with torch.no_grad():

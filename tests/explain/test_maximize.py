@@ -1,0 +1,90 @@
+"""Activation maximisation: it climbs, the L1 prior shrinks the image, it is deterministic, errors are clear."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cnnlab.errors import ConfigError, ShapeError
+from cnnlab.explain import maximize
+
+
+def test_class_maximisation_raises_the_logit_by_a_large_factor(trained_cnn, digits):
+    x, y = digits
+    with torch.no_grad():
+        typical = trained_cnn(x).gather(1, y.view(-1, 1)).mean().item()  # mean true-class logit on real digits
+    for c in (0, 3, 7):
+        res = maximize(trained_cnn, kind="class", unit=c, shape=(1, 8, 8), steps=60, lr=0.05, seed=0)
+        with torch.no_grad():
+            start = torch.full((1, 1, 8, 8), 0.5) + 0.05 * torch.randn(1, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+            p_start = trained_cnn(start.clamp(0, 1)).softmax(1)[0, c].item()
+            p_end = trained_cnn(res.image).softmax(1)[0, c]
+        assert res.final_value - res.start_value > 15, (c, res.start_value, res.final_value)
+        assert res.final_value > 1.5 * typical  # beyond what real images of the class reach
+        assert p_end.item() > 0.99 and p_end.item() > 10 * p_start
+        assert res.history[-1] > res.history[0] + 10
+        assert res.image.min() >= 0 and res.image.max() <= 1
+
+
+def test_l1_prior_lowers_the_image_l1_norm(trained_cnn):
+    plain = maximize(trained_cnn, kind="class", unit=2, shape=(1, 8, 8), steps=60, seed=0)
+    sparse = maximize(trained_cnn, kind="class", unit=2, shape=(1, 8, 8), steps=60, seed=0, l1=20.0)
+    assert sparse.image.abs().sum() < 0.7 * plain.image.abs().sum()
+    assert sparse.final_value > sparse.start_value + 5  # still a picture of that class
+
+
+def test_filter_and_neuron_kinds_climb_and_are_deterministic(trained_cnn):
+    a = maximize(trained_cnn, "features.3", unit=5, kind="filter", shape=(1, 8, 8), steps=30, jitter=1, seed=3)
+    b = maximize(trained_cnn, "features.3", unit=5, kind="filter", shape=(1, 8, 8), steps=30, jitter=1, seed=3)
+    c = maximize(trained_cnn, "features.3", unit=5, kind="filter", shape=(1, 8, 8), steps=30, jitter=1, seed=4)
+    assert torch.equal(a.image, b.image) and a.history == b.history
+    assert not torch.equal(a.image, c.image)
+    assert a.final_value > a.start_value + 0.5
+    n = maximize(trained_cnn, "classifier.2", unit=11, kind="neuron", shape=(1, 8, 8), steps=30, seed=0)
+    assert n.final_value > n.start_value + 5
+    s = maximize(trained_cnn, "features.3", unit=5, reduce="sum", shape=(1, 8, 8), steps=1)
+    m = maximize(trained_cnn, "features.3", unit=5, reduce="mean", shape=(1, 8, 8), steps=1)
+    assert s.start_value == pytest.approx(16 * m.start_value, rel=1e-5)  # 4×4 map
+
+
+def test_normalisation_tv_octaves_and_probability_output(trained_cnn):
+    res = maximize(trained_cnn, kind="class", unit=1, shape=(1, 8, 8), steps=40, mean=[0.3], std=[0.4],
+                   tv=0.1, octaves=2, octave_scale=2.0, output="probability", scale=0.1, rotate=5)
+    assert 0 <= res.start_value <= 1 and res.final_value > 0.9
+    assert len(res.history) == 40
+    smooth = maximize(trained_cnn, kind="class", unit=1, shape=(1, 8, 8), steps=60, tv=5.0, seed=0).image
+    rough = maximize(trained_cnn, kind="class", unit=1, shape=(1, 8, 8), steps=60, seed=0).image
+
+    def tv(im):
+        return (im[..., 1:, :] - im[..., :-1, :]).abs().sum() + (im[..., 1:] - im[..., :-1]).abs().sum()
+
+    assert tv(smooth) < tv(rough)
+
+
+def test_maximize_errors(trained_cnn):
+    with pytest.raises(ConfigError, match=r"`kind` must be 'filter', 'neuron' or 'class'; got 'pixel'"):
+        maximize(trained_cnn, "features.0", kind="pixel", shape=(1, 8, 8))
+    with pytest.raises(ConfigError, match=r"`unit` must be in \[0, 15\] for this layer; got 16"):
+        maximize(trained_cnn, "features.3", unit=16, shape=(1, 8, 8), steps=1)
+    with pytest.raises(ConfigError, match=r"`preset` must be one of \['imagenet', 'mnist'\]; got 'cifar'"):
+        maximize(trained_cnn, kind="class", shape=(1, 8, 8), preset="cifar")
+    with pytest.raises(ConfigError, match=r"`shape` must be \(C, H, W\)"):
+        maximize(trained_cnn, kind="class")
+    with pytest.raises(ConfigError, match=r"`layer` is needed for kind='filter'"):
+        maximize(trained_cnn, shape=(1, 8, 8))
+    with pytest.raises(ShapeError, match=r"kind='filter' needs a layer with N×K×h×w output"):
+        maximize(trained_cnn, "classifier.1", shape=(1, 8, 8), steps=1)
+    with pytest.raises(ConfigError, match=r"`steps` and `octaves` must be ≥ 1; got 0 and 1"):
+        maximize(trained_cnn, kind="class", shape=(1, 8, 8), steps=0)
+
+
+def test_filter_objective_is_the_layer_output_even_before_an_in_place_relu(trained_cnn):
+    import torch.nn.functional as F
+
+    start = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    conv = trained_cnn.features[0]  # followed by ReLU(inplace=True)
+    pre = F.conv2d(start, conv.weight, conv.bias, padding=1)[0]
+    k = int(pre.mean((1, 2)).argmin())  # the filter with the most negative mean: a ReLU would hide it
+    res = maximize(trained_cnn, "features.0", unit=k, start=start, steps=5, seed=0)
+    assert res.start_value == pytest.approx(pre[k].mean().item(), rel=1e-5)
+    assert res.start_value < 0 and res.final_value > res.start_value
