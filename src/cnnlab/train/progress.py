@@ -1,0 +1,63 @@
+"""Keras-like progress output: a tqdm bar per epoch with live loss/accuracy, then a one-line summary."""
+
+from __future__ import annotations
+
+import sys
+
+
+class Progress:
+    """Per-epoch tqdm bar (stderr) and epoch summary lines (stdout); silent when ``enabled`` is False."""
+
+    def __init__(self, enabled: bool, epochs: int, steps: int, refresh_every: int = 20):
+        self.enabled = enabled
+        self.epochs = epochs
+        self.steps = steps
+        self.refresh_every = refresh_every
+        self.bar = None
+
+    def start_epoch(self, epoch: int, initial: int = 0) -> None:
+        if not self.enabled:
+            return
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=self.steps, initial=initial, desc=f"epoch {epoch + 1}/{self.epochs}", unit="step",
+                        leave=False, file=sys.stderr, dynamic_ncols=True, mininterval=0.25)
+
+    def step(self, step: int, loss: float, correct: int | float | None, seen: int) -> None:
+        """Advance one step; ``correct`` is only looked at every ``refresh_every`` steps (it costs a sync)."""
+        if self.bar is None:
+            return
+        self.bar.update(1)
+        if step % self.refresh_every == 0 and seen:
+            self.bar.set_postfix_str(f"loss {loss:.4f} acc {100.0 * float(correct) / seen:.2f}%", refresh=False)
+
+    def end_epoch(self, logs: dict) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if self.enabled:
+            print(format_summary(logs, self.epochs), flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def format_summary(logs: dict, epochs: int) -> str:
+    """``epoch 3/5  loss 0.0412  acc 98.71%  top5 99.98%  val_loss ...  lr 1.0e-03  6.2s``."""
+    parts = [f"epoch {logs['epoch']}/{epochs}"]
+    for prefix in ("", "val_"):
+        if f"{prefix}loss" in logs:
+            parts.append(f"{prefix}loss {logs[f'{prefix}loss']:.4f}")
+        if f"{prefix}accuracy" in logs:
+            parts.append(f"{prefix}acc {100 * logs[f'{prefix}accuracy']:.2f}%")
+        topk = [k for k in logs if k.startswith(f"{prefix}top") and k.endswith("_accuracy")
+                and (prefix or not k.startswith("val_"))]
+        for key in topk:
+            parts.append(f"{prefix}{key[len(prefix):].split('_')[0]} {100 * logs[key]:.2f}%")
+    if "lr" in logs:
+        parts.append(f"lr {logs['lr']:.2e}")
+    if "time" in logs:
+        parts.append(f"{logs['time']:.1f}s")
+    return "  ".join(parts)

@@ -1,0 +1,136 @@
+"""Run folders: everything one training run leaves behind, and ``load_run`` to get it back.
+
+Layout of ``runs/<name>/`` (every file written atomically):
+
+- ``model.json``: the model description (``cnnlab.spec``), no pickle;
+- ``weights.safetensors``: the final weights (the best ones when ``restore_best_weights``);
+- ``best.safetensors``: the best weights seen on the validation set;
+- ``config.json``: resolved options, dataset name, classes, input shape, mean/std, results;
+- ``history.csv`` / ``history.jsonl``: one row per epoch;
+- ``checkpoint.pt``: the last full-state checkpoint (``weights_only=True`` loadable), for ``--resume``;
+- later ``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from cnnlab.errors import CheckpointError, ConfigError, DataError
+from cnnlab.train.checkpoint import apply_state, load_weights
+from cnnlab.train.history import History
+
+MODEL_FILE = "model.json"
+WEIGHTS_FILE = "weights.safetensors"
+BEST_FILE = "best.safetensors"
+CONFIG_FILE = "config.json"
+CHECKPOINT_FILE = "checkpoint.pt"
+
+
+@dataclass
+class Run:
+    """A loaded run folder; ``model`` is in eval mode with the run's weights."""
+
+    path: Path
+    model: torch.nn.Module
+    desc: dict | None
+    config: dict
+    history: list[dict]
+    classes: list[str]
+    input_shape: tuple[int, int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    dataset: str | None
+    extra: dict = field(default_factory=dict)
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Map [0, 1] images (N, C, H, W) to the model's input (normalised with the run's mean/std)."""
+        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+        return (x - mean) / std
+
+
+def default_run_dir(model_name: str, data_name: str, root: str | Path = "runs") -> Path:
+    """``runs/<model>-<data>-<UTC time>``, made unique with a numeric suffix."""
+    def slug(s):
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(s)).strip("_")[:40] or "run"
+
+    base = Path(root) / f"{slug(model_name)}-{slug(Path(data_name).name if ':' in data_name else data_name)}-" \
+                        f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    return unique_dir(base)
+
+
+def unique_dir(base: str | Path) -> Path:
+    """``base`` if it does not exist yet, else ``base-2``, ``base-3``, ..."""
+    base = Path(base)
+    if not base.exists():
+        return base
+    i = 2
+    while Path(f"{base}-{i}").exists():
+        i += 1
+    return Path(f"{base}-{i}")
+
+
+def read_config(path: str | Path) -> dict:
+    path = Path(path)
+    cfg_path = path / CONFIG_FILE
+    if not cfg_path.is_file():
+        raise DataError(f"`{path}` is not a run folder (no {CONFIG_FILE})")
+    try:
+        return json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"`{cfg_path}` is corrupt ({exc})") from None
+
+
+def read_desc(path: str | Path) -> dict | None:
+    desc_path = Path(path) / MODEL_FILE
+    if not desc_path.is_file():
+        return None
+    try:
+        return json.loads(desc_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"`{desc_path}` is corrupt ({exc})") from None
+
+
+def load_run(path: str | Path, *, weights: str = "final", model: torch.nn.Module | None = None) -> Run:
+    """Load a run folder.
+
+    Args:
+        path: the run folder.
+        weights: ``"final"`` (``weights.safetensors``) or ``"best"`` (``best.safetensors``).
+        model: the module to load the weights into, for runs of models without a description.
+
+    Raises:
+        DataError: not a run folder. CheckpointError: corrupt weights or weights of another model.
+        ConfigError: the run has no ``model.json`` and no ``model`` was given.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise DataError(f"run folder `{path}` does not exist")
+    config = read_config(path)
+    desc = read_desc(path)
+    if weights not in ("final", "best"):
+        raise ConfigError(f"`weights` must be 'final' or 'best'; got {weights!r}")
+    if model is None:
+        if desc is None:
+            raise ConfigError(f"run `{path}` has no {MODEL_FILE} (its model was not built by cnnlab); "
+                              "pass the module with load_run(path, model=...)")
+        from cnnlab import spec
+
+        model = spec.build(desc)
+    wfile = path / (WEIGHTS_FILE if weights == "final" else BEST_FILE)
+    if not wfile.is_file() and weights == "final" and (path / BEST_FILE).is_file():
+        wfile = path / BEST_FILE  # a run stopped before its end still has its best weights
+    if not wfile.is_file():
+        raise CheckpointError(f"run `{path}` has no weights yet ({wfile.name} missing); train or resume it first")
+    apply_state(model, load_weights(wfile), wfile)
+    model.eval()
+    data = config.get("data", {})
+    return Run(path=path, model=model, desc=desc, config=config, history=History.read(path).records,
+               classes=list(data.get("classes", [])), input_shape=tuple(data.get("input_shape", ())),
+               mean=tuple(data.get("mean", ())), std=tuple(data.get("std", ())), dataset=data.get("name"))
