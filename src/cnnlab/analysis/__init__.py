@@ -1,0 +1,42 @@
+"""Model summary and complexity analysis: shapes, parameters, MACs/FLOPs, receptive field, memory, time.
+
+Collect → record → render: :func:`summary` (``collect``/``summarize``, torch) fills plain records
+(``records``, no torch), which pure functions render as text, markdown, JSON or HTML (``render``, no
+torch). Names load lazily so ``import cnnlab.analysis.render`` never imports torch.
+
+>>> import cnnlab
+>>> s = cnnlab.summary(model, (1, 28, 28))      # doctest: +SKIP
+>>> print(s)                                     # Keras-like table with MACs, FLOPs, RF columns
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "summary": "cnnlab.analysis.summarize:summary",
+    "Summary": "cnnlab.analysis.records:Summary",
+    "LayerRecord": "cnnlab.analysis.records:LayerRecord",
+    "render": "cnnlab.analysis.render:render",
+    "to_text": "cnnlab.analysis.render:to_text",
+    "to_markdown": "cnnlab.analysis.render:to_markdown",
+    "to_json": "cnnlab.analysis.render:to_json",
+    "to_html": "cnnlab.analysis.render:to_html",
+    "matmul_peak_gflops": "cnnlab.analysis.profile:matmul_peak_gflops",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'cnnlab.analysis' has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
