@@ -96,15 +96,16 @@ def _conv2d(x, w, b, stride, padding, dilation, groups, what):
     return out, cache
 
 
-def conv2d_backward(dout, cache):
+def conv2d_backward(dout, cache, need_dx=True):
     """Gradients of :func:`conv2d`.
 
     Args:
         dout: ∂L/∂out (δ).
         cache: from :func:`conv2d`.
+        need_dx: False skips ∂L/∂x (the first layer of a network does not need it).
 
     Returns:
-        ``(dx, dw, db)``; ``db`` is None when the layer had no bias.
+        ``(dx, dw, db)``; ``db`` is None when the layer had no bias, ``dx`` None if not needed.
 
     Shape:
         dout: (N, F, OH, OW) -> dx: (N, C, H, W), dw: (F, C/groups, KH, KW), db: (F,)
@@ -119,6 +120,8 @@ def conv2d_backward(dout, cache):
     dmat = np.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(G, Fg, N * OH * OW)
     # ∂L/∂w: δ correlated with the input = δ-matrix × im2col matrixᵀ
     dw = np.matmul(dmat, cols.transpose(0, 2, 1)).reshape(F, Cg, KH, KW)     # (G, Fg, K) -> w's shape
+    if not need_dx:
+        return None, dw, db
     # ∂L/∂(window entries) = wᵀ δ, then add every entry back onto its pixel
     dcols = np.matmul(w.reshape(G, Fg, K).transpose(0, 2, 1), dmat)         # (G, K, N*OH*OW)
     dcols = dcols.reshape(C, KH, KW, N, OH, OW).transpose(0, 3, 1, 2, 4, 5)  # (C, N, KH, KW, OH, OW)
@@ -146,11 +149,11 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     return out[:, :, 0, :], cache                                     # (N, F, 1, OL) -> (N, F, OL)
 
 
-def conv1d_backward(dout, cache):
+def conv1d_backward(dout, cache, need_dx=True):
     """Gradients of :func:`conv1d`: ``(dx, dw, db)``.
 
     Shape:
         dout: (N, F, OL) -> dx: (N, C, L), dw: (F, C/groups, K), db: (F,)
     """
-    dx, dw, db = conv2d_backward(dout[:, :, None, :], cache)
-    return dx[:, :, 0, :], dw[:, :, 0, :], db
+    dx, dw, db = conv2d_backward(dout[:, :, None, :], cache, need_dx)
+    return (dx[:, :, 0, :] if need_dx else None), dw[:, :, 0, :], db

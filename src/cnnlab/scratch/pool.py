@@ -9,7 +9,8 @@ gradients follow the lecture's rule that pooling must keep the total gradient:
 
 **Ties in max pooling**: the first maximum in row-major order of the window (smallest (i, j), i.e. the
 smallest kernel row, then column) receives the whole gradient. That is what torch's CPU kernel does
-(``val > maxval`` keeps the first), checked in ``tests/scratch/test_pool.py``. NaN propagates.
+(``val > maxval`` keeps the first), checked in ``tests/scratch/test_pool.py``. A NaN in a window makes
+the output NaN (as in torch); its gradient is then dropped.
 
 Semantics equal ``torch.nn.functional.max_pool2d`` (with dilation and ``ceil_mode``), ``avg_pool2d``
 (``count_include_pad``, ``ceil_mode``) and ``lp_pool2d``. Loop versions: :mod:`cnnlab.scratch.naive`.
@@ -54,8 +55,12 @@ def _pad(x, pad, end_pad, value):
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """Max pooling; ``stride`` defaults to ``kernel_size``; implicit padding is −∞.
 
+    Vectorised over the batch, looping over the KH·KW kernel offsets only (a running
+    ``np.maximum``). The arg-max is not stored: the backward pass finds it again by comparing each
+    offset with the output, in row-major offset order, so ties go to the first maximum.
+
     Returns:
-        ``(out, cache)``; the cache keeps the arg-max of every window for :func:`max_pool2d_backward`.
+        ``(out, cache)`` for :func:`max_pool2d_backward`.
 
     Raises:
         ShapeError: kernel larger than the padded input, padding above half the kernel, bad sizes.
@@ -65,29 +70,33 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     """
     kernel, stride, pad, dilation, (OH, OW), end_pad = pool_setup(
         x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
-    N, C, H, W = x.shape
     KH, KW = kernel
     xp = _pad(x, pad, end_pad, -np.inf)
     view = windows(xp, kernel, stride, dilation, (OH, OW))                  # (N, C, KH, KW, OH, OW)
-    # (N, C, KH, KW, OH, OW) -> (N, C, OH, OW, KH*KW): one row per window, entries in row-major order
-    rows = view.transpose(0, 1, 4, 5, 2, 3).reshape(N, C, OH, OW, KH * KW)
-    arg = rows.argmax(axis=-1)                                               # first max wins ties
-    out = np.take_along_axis(rows, arg[..., None], axis=-1)[..., 0]
-    return out, (x.shape, xp.shape[2:], arg, kernel, stride, pad, dilation)
+    out = view[:, :, 0, 0].copy()                                            # (N, C, OH, OW)
+    for k in range(1, KH * KW):
+        np.maximum(out, view[:, :, k // KW, k % KW], out=out)               # NaN propagates
+    return out, (x.shape, xp.shape[2:], view, out, stride, pad, dilation)
 
 
 def max_pool2d_backward(dout, cache):
-    """∂L/∂x of :func:`max_pool2d`: each δ goes to its window's arg-max.
+    """∂L/∂x of :func:`max_pool2d`: each δ goes to its window's arg-max ("max id"), nothing elsewhere.
 
     Shape:
         dout: (N, C, OH, OW) -> dx: (N, C, H, W)
     """
-    (N, C, H, W), padded_hw, arg, (KH, KW), stride, (ph, pw), dilation = cache
-    OH, OW = dout.shape[2:]
-    drows = np.zeros((N, C, OH, OW, KH * KW), dtype=dout.dtype)
-    np.put_along_axis(drows, arg[..., None], dout[..., None], axis=-1)
-    dcols = drows.reshape(N, C, OH, OW, KH, KW).transpose(0, 1, 4, 5, 2, 3)  # (N, C, KH, KW, OH, OW)
-    dxp = col2im(dcols, padded_hw, stride, dilation)
+    (N, C, H, W), padded_hw, view, out, (sh, sw), (ph, pw), (dh, dw) = cache
+    _, _, KH, KW, OH, OW = view.shape
+    dxp = np.zeros((N, C) + tuple(padded_hw), dtype=dout.dtype)
+    taken = np.zeros(out.shape, dtype=bool)                  # windows whose max id is already found
+    for k in range(KH * KW):
+        i, j = divmod(k, KW)
+        is_max = view[:, :, i, j] == out
+        is_max &= ~taken                                     # ties: an earlier offset already won
+        taken |= is_max
+        # pixel (oh*sh + i*dh, ow*sw + j*dw) of every window gets δ where it was the max
+        dxp[:, :, i * dh: i * dh + sh * (OH - 1) + 1: sh,
+            j * dw: j * dw + sw * (OW - 1) + 1: sw] += np.where(is_max, dout, 0)
     return np.ascontiguousarray(dxp[:, :, ph:ph + H, pw:pw + W])
 
 

@@ -77,15 +77,24 @@ def _corr2d(x, k, mode, flipped):
 
 
 def correlate1d(x, k, mode="valid"):
-    """1-D cross-correlation y[t] = Σ_a x[t + a]·k[a]. Shape: x (L,), k (K,) -> (L−K+1,) in "valid"."""
+    """1-D cross-correlation y[t] = Σ_a x[t + a]·k[a] (``scipy.signal.correlate``'s modes).
+
+    Shape:
+        x: (L,), k: (K,) -> (L−K+1,) in "valid"
+    """
     x, k = np.asarray(x), np.asarray(k)
     if x.ndim != 1 or k.ndim != 1:
         raise ShapeError(f"`x` and `k` must be 1-D; got {x.shape} and {k.shape}")
-    return _corr2d(x[None, :], k[None, :], mode, flipped=False)[0]
+    # scipy.signal.correlate centres "same" like a convolution with the reversed kernel
+    return _corr2d(x[None, :], k[None, :], mode, flipped=True)[0]
 
 
 def convolve1d(x, k, mode="valid"):
-    """1-D true convolution y[t] = Σ_a x[t + a]·k[K−1−a] (``np.convolve`` for the same mode)."""
+    """1-D true convolution y[t] = Σ_a x[t + a]·k[K−1−a] (``np.convolve`` for the same mode).
+
+    Shape:
+        x: (L,), k: (K,) -> (L−K+1,) in "valid"
+    """
     x, k = np.asarray(x), np.asarray(k)
     if x.ndim != 1 or k.ndim != 1:
         raise ShapeError(f"`x` and `k` must be 1-D; got {x.shape} and {k.shape}")
