@@ -3,14 +3,18 @@
 ``create(name, **kwargs)`` builds a model with random weights, ``info(name)`` describes it, ``names()``
 lists them. Architectures that torchvision also has use its module structure and state-dict key names
 (so its weight files load) and match its parameter counts. Pretrained weights come only from offline
-asset packages (:mod:`cnnlab.zoo.weights`).
+asset packages (:mod:`cnnlab.zoo.weights`): ``load_pretrained``, ``weight_spec``, ``vgg16_trunk``,
+``imagenet_classes``.
 """
 
 from __future__ import annotations
 
 from cnnlab.zoo.registry import create, info, input_shape_for, names, register
+from cnnlab.zoo.weights import (WeightSpec, asset_path, imagenet_classes, load_pretrained, vgg16_trunk,
+                                weight_spec)
 
 # importing a family registers its models
-from cnnlab.zoo import seeds, lenet  # noqa: E402,F401  isort: skip
+from cnnlab.zoo import seeds, lenet, vgg, mobilenet, efficientnet  # noqa: E402,F401  isort: skip
 
-__all__ = ["create", "info", "names", "register", "input_shape_for"]
+__all__ = ["create", "info", "names", "register", "input_shape_for", "load_pretrained", "weight_spec",
+           "WeightSpec", "asset_path", "vgg16_trunk", "imagenet_classes"]
