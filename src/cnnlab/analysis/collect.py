@@ -70,6 +70,12 @@ class OpCounter(TorchDispatchMode):
         self.fields: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self.allocated_bytes = 0  # bytes of op outputs that are neither views nor in-place results
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch would wrap __torch_dispatch__ in torch._dynamo.disable, whose first use imports
+        # torch._dynamo (5-10 s here). The counter never runs under torch.compile.
+        return False
+
     def lookup(self, t: Any) -> Optional[F.TensorField]:
         return self.fields.get(t) if isinstance(t, torch.Tensor) else None
 
@@ -78,7 +84,15 @@ class OpCounter(TorchDispatchMode):
         name = func.overloadpacket.__name__ if hasattr(func, "overloadpacket") else str(func)
         if name in _METADATA_OPS:
             return func(*args, **kwargs)
-        out = func(*args, **kwargs)
+        fast = _META_FAST.get(name)
+        out = None
+        if fast is not None and isinstance(args[0], torch.Tensor) and args[0].is_meta:
+            try:
+                out = fast(*args, **kwargs)
+            except (_NeedsTorch, TypeError, ValueError, IndexError):
+                out = None
+        if out is None:
+            out = func(*args, **kwargs)
         call = self.recorder.current()
         if call is None:  # ops outside any module call (none in a normal summary)
             return out
@@ -99,6 +113,65 @@ class OpCounter(TorchDispatchMode):
         for t, info in F.propagate(name, args, kwargs, out, self.lookup):
             self.fields[t] = info
         return out
+
+
+def _meta_batch_norm(x, weight, bias, running_mean, running_var, *rest, **kwargs):
+    """Shapes of ``native_batch_norm``'s outputs on meta (torch's meta kernel is a slow Python
+    decomposition: 20 ms a call, most of a ResNet-50 summary). Statistics have C entries."""
+    c = x.shape[1] if x.dim() > 1 else 0
+    stat = torch.empty((c,), dtype=x.dtype, device=x.device)
+    return torch.empty_like(x), stat, torch.empty_like(stat)
+
+
+def _meta_convolution(x, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
+    """Output of ``aten.convolution`` on meta from the output-size formula (torch's meta kernel is
+    Python and costs ~2 ms a call); checked against torch's kernel in the tests."""
+    from cnnlab.shapes import conv_output_size
+
+    dims = weight.dim() - 2
+    stride, padding, dilation, output_padding = (F._ints(v, dims) for v in
+                                                 (stride, padding, dilation, output_padding))
+    kernel = weight.shape[2:]
+    if transposed:
+        cout = weight.shape[1] * groups
+        sizes = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, k, s, p, d, op in
+                 zip(x.shape[2:], kernel, stride, padding, dilation, output_padding)]
+    else:
+        cout = weight.shape[0]
+        sizes = [conv_output_size(n, k, s, p, d) for n, k, s, p, d in
+                 zip(x.shape[2:], kernel, stride, padding, dilation)]
+    if x.shape[1] != (weight.shape[0] if transposed else weight.shape[1] * groups) or min(sizes, default=1) < 1:
+        raise _NeedsTorch()
+    return torch.empty((x.shape[0], cout, *sizes), dtype=x.dtype, device=x.device)
+
+
+def _meta_reduce(x, dim=None, keepdim=False, *rest, dtype=None, **kwargs):
+    """Output of ``mean``/``sum``/``amax`` over ``dim`` on meta (torch's meta kernel is a Python ref
+    whose first call imports torch._dynamo, seconds of start-up). Global pooling runs this."""
+    if rest and isinstance(rest[0], torch.dtype):
+        dtype = rest[0]
+    if dim is None or (isinstance(dim, (list, tuple)) and len(dim) == 0) or not isinstance(keepdim, bool):
+        raise _NeedsTorch()
+    dims = {d % x.dim() for d in ([dim] if isinstance(dim, int) else dim)}
+    shape = [1 if i in dims else n for i, n in enumerate(x.shape) if keepdim or i not in dims]
+    return torch.empty(shape, dtype=dtype or x.dtype, device=x.device)
+
+
+def _meta_matmul(*args, **kwargs):
+    """Output of ``mm``/``addmm``/``bmm`` on meta (torch's meta kernels are Python decompositions)."""
+    a, b = (args[1], args[2]) if len(args) > 2 and isinstance(args[2], torch.Tensor) else (args[0], args[1])
+    if a.dim() != b.dim() or a.shape[-1] != b.shape[-2] or a.dim() not in (2, 3) or a.shape[:-2] != b.shape[:-2]:
+        raise _NeedsTorch()
+    return torch.empty((*a.shape[:-1], b.shape[-1]), dtype=a.dtype, device=a.device)
+
+
+class _NeedsTorch(Exception):
+    """A fast meta path declines (unusual arguments, or an error torch should word)."""
+
+
+_META_FAST = {"native_batch_norm": _meta_batch_norm, "_native_batch_norm_legit_no_training": _meta_batch_norm,
+              "convolution": _meta_convolution, "mean": _meta_reduce, "sum": _meta_reduce,
+              "amax": _meta_reduce, "mm": _meta_matmul, "addmm": _meta_matmul, "bmm": _meta_matmul}
 
 
 def _torch_registry_cost(func, args, kwargs, out) -> Optional[Tuple[int, int]]:
@@ -267,17 +340,18 @@ def run_counted(model: nn.Module, x: torch.Tensor, on_meta: bool,
     info = F.input_field(tuple(x.shape))
     if info is not None:
         counter.fields[x] = info
+    tensors: Dict[str, torch.Tensor] = {}
+    if on_meta:
+        meta: Dict[int, torch.Tensor] = {}  # tied tensors must stay one tensor
+        for n, t in (list(model.named_parameters(remove_duplicate=False))
+                     + list(model.named_buffers(remove_duplicate=False))):
+            if id(t) not in meta:
+                meta[id(t)] = t if t.is_meta else torch.empty(t.shape, dtype=t.dtype, device="meta")
+            tensors[n] = meta[id(t)]
     with rec.hooked(), torch.no_grad():
         try:
             with counter:
                 if on_meta:
-                    meta: Dict[int, torch.Tensor] = {}  # tied tensors must stay one tensor
-                    tensors = {}
-                    for n, t in (list(model.named_parameters(remove_duplicate=False))
-                                 + list(model.named_buffers(remove_duplicate=False))):
-                        if id(t) not in meta:
-                            meta[id(t)] = torch.empty_like(t, device="meta")
-                        tensors[n] = meta[id(t)]
                     out = torch.func.functional_call(model, tensors, (x,), tie_weights=True, strict=False)
                 else:
                     out = model(x)
