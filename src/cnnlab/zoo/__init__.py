@@ -14,7 +14,8 @@ from cnnlab.zoo.weights import (WeightSpec, asset_path, imagenet_classes, load_p
                                 weight_spec)
 
 # importing a family registers its models
-from cnnlab.zoo import seeds, lenet, vgg, mobilenet, efficientnet  # noqa: E402,F401  isort: skip
+from cnnlab.zoo import (seeds, lenet, alexnet, vgg, googlenet, nin, resnet, mobilenet,  # noqa: E402,F401  isort: skip
+                        efficientnet, dilated, srcnn)
 
 __all__ = ["create", "info", "names", "register", "input_shape_for", "load_pretrained", "weight_spec",
            "WeightSpec", "asset_path", "vgg16_trunk", "imagenet_classes"]
