@@ -287,3 +287,31 @@ def test_layer_config_round_trip():
     for layer in layers:
         again = layer_from_config(layer.to_config())
         assert type(again) is type(layer) and again.get_config() == layer.get_config()
+
+
+def test_same_padding_even_kernel_stride1_and_1d():
+    # k=2, s=1: TF pads 0 before and 1 after
+    m = Sequential([Conv2D(2, 2, padding="same")], input_shape=(1, 4, 5)).double()
+    x = torch.randn(1, 1, 4, 5, dtype=torch.float64)
+    torch.testing.assert_close(m(x), F.conv2d(F.pad(x, (0, 1, 0, 1)), m.conv2d.weight, m.conv2d.bias))
+    m1 = Sequential([Conv1D(3, 4, strides=2, padding="same"), MaxPooling1D(2, padding="same")],
+                    input_shape=(2, 7)).double()
+    assert [r.output_shape for r in m1.records] == [(3, 4), (3, 2)]
+    assert type(m1.conv1d_pad) is nn.ConstantPad1d and m1.conv1d_pad.padding == (1, 2)  # total (4−1)·2 + 4 − 7 = 3
+    x1 = torch.randn(1, 2, 7, dtype=torch.float64)
+    ref = F.conv1d(F.pad(x1, (1, 2)), m1.conv1d.weight, m1.conv1d.bias, stride=2)
+    torch.testing.assert_close(m1(x1), F.max_pool1d(ref, 2))
+
+
+def test_slicing_gives_plain_sequential_and_mutation_is_detected():
+    from cnnlab import spec
+
+    m = Sequential(lecture_layers(), input_shape=(1, 28, 28))
+    head = m[:3]
+    assert type(head) is nn.Sequential and list(dict(head.named_children())) == ["conv2d", "conv2d_relu", "max_pooling2d"]
+    assert head(torch.zeros(1, 1, 28, 28)).shape == (1, 32, 13, 13)
+    assert type(m[0]) is nn.Conv2d and spec.describe(m) is not None
+    m.append(nn.Softmax(dim=1))
+    assert m.is_modified and spec.describe(m) is None
+    with pytest.raises(ConfigError, match=r"this Sequential was changed after construction"):
+        m.to_config()

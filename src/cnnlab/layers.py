@@ -729,8 +729,26 @@ class Sequential(nn.Sequential):
         self.records: List[LayerRecord] = records
         self.builder_layers: List[Layer] = list(layers)
 
+    def __getitem__(self, idx):
+        # a slice is a plain nn.Sequential: its layers no longer match this model's description
+        if isinstance(idx, slice):
+            return nn.Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return super().__getitem__(idx)
+
+    @property
+    def is_modified(self) -> bool:
+        """True when modules were added, removed or renamed after construction (the description is stale)."""
+        return list(self._modules) != [key for record in self.records for key in record.modules]
+
     def to_config(self) -> Dict[str, Any]:
-        """The JSON description ``{"sequential": [...], "input_shape": [...]}`` (see :mod:`cnnlab.spec`)."""
+        """The JSON description ``{"sequential": [...], "input_shape": [...]}`` (see :mod:`cnnlab.spec`).
+
+        Raises:
+            ConfigError: the model was changed after construction (``append``, ``del``, ...).
+        """
+        if self.is_modified:
+            raise ConfigError("this Sequential was changed after construction; its layer list no longer "
+                              "describes it (build a new Sequential instead)")
         return {"sequential": [layer.to_config() for layer in self.builder_layers],
                 "input_shape": list(self.input_shape)}
 

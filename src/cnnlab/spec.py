@@ -28,6 +28,8 @@ Desc = Dict[str, Any]
 def describe(model: nn.Module) -> Optional[Desc]:
     """The JSON-able description of a model built by cnnlab, or None for any other module.
 
+    A builder model changed after construction (``append``, ``del model[i]``) has no description (None).
+
     Zoo models (from :func:`cnnlab.zoo.create`) give ``{"zoo", "kwargs"}``; builder models
     (:class:`cnnlab.layers.Sequential`) give ``{"sequential", "input_shape"}``.
     """
@@ -37,7 +39,7 @@ def describe(model: nn.Module) -> Optional[Desc]:
     desc = getattr(model, ZOO_ATTR, None)
     if isinstance(desc, dict):
         return {"zoo": desc["zoo"], "kwargs": _plain(dict(desc.get("kwargs") or {}))}
-    if isinstance(model, Sequential):
+    if isinstance(model, Sequential) and not model.is_modified:
         return model.to_config()
     return None
 
