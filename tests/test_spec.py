@@ -12,7 +12,7 @@ from torch import nn
 from cnnlab import spec, zoo
 from cnnlab.blocks import Concatenate, InceptionModule, ResidualBlock
 from cnnlab.errors import CheckpointError, ConfigError, DataError, UnknownNameError
-from cnnlab.layers import (Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
+from cnnlab.layers import (Activation, BatchNormalization, Conv2D, Dense, Dropout, GlobalAveragePooling2D,
                            MaxPooling2D, Sequential)
 
 

@@ -43,7 +43,7 @@ class Residual(nn.Module):
 class Branches(nn.Module):
     """Run each child on the same input and concatenate the outputs along channels (dim 1)."""
 
-    def __init__(self, branches: "Dict[str, nn.Module]"):
+    def __init__(self, branches: Dict[str, nn.Module]):
         super().__init__()
         for name, module in branches.items():
             self.add_module(name, module)

@@ -11,6 +11,7 @@ from cnnlab.blocks import ResidualBlock
 from cnnlab.errors import ConfigError
 from cnnlab.layers import Activation, BatchNormalization, Conv2D, Sequential
 from cnnlab.zoo.googlenet import GoogLeNetOutputs
+from cnnlab.zoo.resnet import BasicBlock
 
 
 def meta_model(name: str, **kw) -> nn.Module:
@@ -51,7 +52,10 @@ def test_resnet_keys_and_shortcuts():
 
 
 def test_resnet_basic_block_equals_builder_residual_block():
-    block = zoo.create("resnet18").layer2[0].eval()
+    # resnet18.layer2[0]: the first block of stage 2 (stride 2, 64 -> 128, projection shortcut)
+    block = BasicBlock(64, 128, 2, nn.Sequential(nn.Conv2d(64, 128, 1, stride=2, bias=False), nn.BatchNorm2d(128)))
+    block.eval()
+    assert [type(m) for m in block.modules()] == [type(m) for m in meta_model("resnet18").layer2[0].modules()]
     built = Sequential([ResidualBlock([
         Conv2D(128, 3, strides=2, padding=1, use_bias=False), BatchNormalization(momentum=0.9, epsilon=1e-5),
         Activation("relu"), Conv2D(128, 3, padding=1, use_bias=False), BatchNormalization(momentum=0.9, epsilon=1e-5),
