@@ -115,12 +115,17 @@ class OpCounter(TorchDispatchMode):
         return out
 
 
-def _meta_batch_norm(x, weight, bias, running_mean, running_var, *rest, **kwargs):
+def _meta_batch_norm(x, weight, bias, running_mean, running_var, training=False, *rest, **kwargs):
     """Shapes of ``native_batch_norm``'s outputs on meta (torch's meta kernel is a slow Python
-    decomposition: 20 ms a call, most of a ResNet-50 summary). Statistics have C entries."""
-    c = x.shape[1] if x.dim() > 1 else 0
+    decomposition: 20 ms a call, most of a ResNet-50 summary). Saved statistics have C entries when
+    training and none in inference, as the CPU kernel returns them."""
+    c = x.shape[1] if x.dim() > 1 and training is True else 0
     stat = torch.empty((c,), dtype=x.dtype, device=x.device)
     return torch.empty_like(x), stat, torch.empty_like(stat)
+
+
+def _meta_batch_norm_inference(x, weight, bias, running_mean, running_var, *rest, **kwargs):
+    return _meta_batch_norm(x, weight, bias, running_mean, running_var, False)
 
 
 def _meta_convolution(x, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
@@ -169,7 +174,7 @@ class _NeedsTorch(Exception):
     """A fast meta path declines (unusual arguments, or an error torch should word)."""
 
 
-_META_FAST = {"native_batch_norm": _meta_batch_norm, "_native_batch_norm_legit_no_training": _meta_batch_norm,
+_META_FAST = {"native_batch_norm": _meta_batch_norm, "_native_batch_norm_legit_no_training": _meta_batch_norm_inference,
               "convolution": _meta_convolution, "mean": _meta_reduce, "sum": _meta_reduce,
               "amax": _meta_reduce, "mm": _meta_matmul, "addmm": _meta_matmul, "bmm": _meta_matmul}
 
@@ -238,6 +243,23 @@ def _tensors(out: Any) -> List[torch.Tensor]:
     return []
 
 
+_SPATIAL_MODULES = (nn.modules.conv._ConvNd, nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)
+
+
+def _check_rank(name: str, module: nn.Module, args) -> None:
+    """torch treats a conv/pool input one axis short as *unbatched*; here, where the batch axis is
+    always added, that means ``input_shape`` lacks an axis: say so instead of failing layers later."""
+    if not isinstance(module, _SPATIAL_MODULES) or not args or not isinstance(args[0], torch.Tensor):
+        return
+    ks = module.kernel_size
+    dims = len(ks) if isinstance(ks, tuple) else int(type(module).__name__[-2])
+    x = args[0]
+    if x.dim() == dims + 1:
+        axes = {1: "C, L", 2: "C, H, W", 3: "C, D, H, W"}.get(dims, "C, ...")
+        raise ShapeError(f"`input_shape` must have {dims + 1} axes ({axes}) for layer {name or '(model)'!r} "
+                         f"({type(module).__name__}); it received {tuple(x.shape)}, batch axis included")
+
+
 class Recorder:
     """Forward hooks on every module of a model, building the list of :class:`Call` records."""
 
@@ -255,6 +277,8 @@ class Recorder:
 
     def _pre(self, module, args, kwargs):
         name = self.names[id(module)]
+        if self.counter is not None:
+            _check_rank(name, module, args)
         self.counts[name] += 1
         parent = self.stack[-1].index if self.stack else None
         call = Call(index=len(self.calls), name=name, module=module,
@@ -355,6 +379,8 @@ def run_counted(model: nn.Module, x: torch.Tensor, on_meta: bool,
                     out = torch.func.functional_call(model, tensors, (x,), tie_weights=True, strict=False)
                 else:
                     out = model(x)
+        except ShapeError:  # already a one-line shape error (our rank check, cnnlab layers)
+            raise
         except Exception as exc:
             where = rec.stack[-1] if rec.stack else None
             layer = f"layer {where.name or '(model)'!r} ({type(where.module).__name__})" if where else "the model"

@@ -122,7 +122,7 @@ def summary(model: nn.Module, input_shape: Sequence[int], *, batch_size: int = 1
                 result = C.run_counted(model, x, on_meta=True)
                 used = "meta"
             except ShapeError as exc:
-                if device is not None:  # meta was asked for explicitly
+                if device is not None or exc.__cause__ is None:  # meta asked for, or our own check
                     raise
                 notes.append(f"counted on {home.type}: the meta pass failed ({exc.__cause__!r:.120})")
         if result is None:
