@@ -20,14 +20,18 @@ from cnnlab.scratch import pool as P
 from cnnlab.shapes import pair
 
 
+_NOT_RUN = object()
+
+
 class Layer:
-    """Base class: no parameters, identity-free; subclasses set ``_forward`` and ``_backward``."""
+    """Base class; subclasses implement ``_forward(x, training) -> (out, cache)`` and
+    ``_backward(dout, cache) -> dx`` (filling ``grads``)."""
 
     def __init__(self):
         self.params: Dict[str, np.ndarray] = {}
         self.grads: Dict[str, np.ndarray] = {}
         self.buffers: Dict[str, np.ndarray] = {}     # state that is not trained (batch-norm stats)
-        self._cache = None
+        self._cache = _NOT_RUN
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         out, self._cache = self._forward(x, training)
@@ -35,7 +39,7 @@ class Layer:
 
     def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray:
         """Fill ``grads`` and return ∂L/∂x (None when ``need_dx`` is False and the layer can skip it)."""
-        if self._cache is None:
+        if self._cache is _NOT_RUN:
             raise RuntimeError(f"{self!r}: backward() called before forward()")
         if not need_dx and isinstance(self, Conv2d):
             return self._backward(dout, self._cache, need_dx=False)
@@ -178,6 +182,15 @@ class _Stateless(Layer):
         return ", ".join(map(repr, self.args))
 
 
+def _identity(x, *args):
+    return x, None
+
+
+class Identity(_Stateless):
+    """Pass-through (``nn.Identity``). Shape: any -> same"""
+    fwd, bwd = staticmethod(_identity), staticmethod(lambda dout, cache: dout)
+
+
 class ReLU(_Stateless):
     """max(x, 0). Shape: any -> same"""
     fwd, bwd = staticmethod(L.relu), staticmethod(L.relu_backward)
@@ -236,6 +249,40 @@ class LPPool2d(_Stateless):
 
     def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
         super().__init__(norm_type, kernel_size, stride, ceil_mode)
+
+
+class AdaptiveAvgPool2d(Layer):
+    """Average pooling to a fixed output size (``nn.AdaptiveAvgPool2d``): output cell (i, j) averages
+    rows ⌊i·H/OH⌋ … ⌈(i+1)·H/OH⌉−1 and the same for columns. Shape: (N, C, H, W) -> (N, C, OH, OW)"""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    @staticmethod
+    def _bounds(n, out):
+        return [(i * n // out, -(-(i + 1) * n // out)) for i in range(out)]
+
+    def _forward(self, x, training):
+        H, W = x.shape[2:]
+        OH, OW = (H if o is None else o for o in pair(self.output_size, "output_size"))
+        rows, cols = self._bounds(H, OH), self._bounds(W, OW)
+        out = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
+        for i, (r0, r1) in enumerate(rows):
+            for j, (c0, c1) in enumerate(cols):
+                out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
+        return out, (x.shape, rows, cols)
+
+    def _backward(self, dout, cache):
+        shape, rows, cols = cache
+        dx = np.zeros(shape, dtype=dout.dtype)
+        for i, (r0, r1) in enumerate(rows):
+            for j, (c0, c1) in enumerate(cols):
+                dx[:, :, r0:r1, c0:c1] += dout[:, :, i:i + 1, j:j + 1] / ((r1 - r0) * (c1 - c0))
+        return dx
+
+    def extra_repr(self):
+        return repr(self.output_size)
 
 
 class Dropout(Layer):

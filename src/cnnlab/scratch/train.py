@@ -70,7 +70,7 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, *, epochs: int = 1, bat
         validation: Optional[tuple] = None, seed: int = 0,
         log: Optional[Callable[[str], None]] = print) -> List[dict]:
     """Train with shuffled mini-batches; returns one record per epoch
-    (``epoch, loss, acc, val_loss, val_acc, seconds``).
+    (``epoch, loss, accuracy, val_loss, val_accuracy, time``).
 
     Raises:
         TrainingError: the loss became NaN or infinite.
@@ -95,10 +95,10 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, *, epochs: int = 1, bat
                                     f"{b // batch_size}; lower `lr` (now {lr})")
             total_loss += loss * len(idx)
             correct += hits
-        record = {"epoch": epoch, "loss": total_loss / len(x), "acc": correct / len(x)}
+        record = {"epoch": epoch, "loss": total_loss / len(x), "accuracy": correct / len(x)}
         if validation is not None:
-            record["val_loss"], record["val_acc"] = evaluate(model, *validation)
-        record["seconds"] = time.perf_counter() - start
+            record["val_loss"], record["val_accuracy"] = evaluate(model, *validation)
+        record["time"] = time.perf_counter() - start
         history.append(record)
         if log is not None:
             log(format_epoch(record, epochs))
@@ -106,9 +106,13 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, *, epochs: int = 1, bat
 
 
 def format_epoch(record: dict, epochs: int) -> str:
-    """``epoch 1/3 - 41.2s - loss 0.2103 - acc 0.9355 - val_loss 0.0711 - val_acc 0.9781``"""
-    parts = [f"epoch {record['epoch']}/{epochs}", f"{record['seconds']:.1f}s"]
-    for key in ("loss", "acc", "val_loss", "val_acc"):
-        if key in record:
-            parts.append(f"{key} {record[key]:.4f}")
-    return " - ".join(parts)
+    """The torch trainer's summary line: ``epoch 1/3  loss 0.2103  acc 93.55%  val_loss 0.0711
+    val_acc 97.81%  41.2s`` (same format as ``cnnlab.train.progress``, without importing torch)."""
+    parts = [f"epoch {record['epoch']}/{epochs}"]
+    for prefix in ("", "val_"):
+        if f"{prefix}loss" in record:
+            parts.append(f"{prefix}loss {record[f'{prefix}loss']:.4f}")
+        if f"{prefix}accuracy" in record:
+            parts.append(f"{prefix}acc {100 * record[f'{prefix}accuracy']:.2f}%")
+    parts.append(f"{record['time']:.1f}s")
+    return "  ".join(parts)
