@@ -88,3 +88,14 @@ def test_filter_objective_is_the_layer_output_even_before_an_in_place_relu(train
     res = maximize(trained_cnn, "features.0", unit=k, start=start, steps=5, seed=0)
     assert res.start_value == pytest.approx(pre[k].mean().item(), rel=1e-5)
     assert res.start_value < 0 and res.final_value > res.start_value
+
+
+def test_a_list_of_units_is_one_independent_image_per_unit(trained_cnn):
+    start = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(2))
+    kw = dict(start=start, steps=15, jitter=1, l1=0.5, tv=0.1, seed=5)
+    both = maximize(trained_cnn, "features.3", unit=[3, 9], **kw)
+    assert both.image.shape == (2, 1, 8, 8) and len(both.final_value) == 2
+    for i, u in enumerate((3, 9)):
+        one = maximize(trained_cnn, "features.3", unit=u, **kw)
+        torch.testing.assert_close(both.image[i : i + 1], one.image, rtol=1e-4, atol=1e-5)
+        assert both.final_value[i] == pytest.approx(one.final_value, rel=1e-4)

@@ -37,8 +37,10 @@ PRESETS: dict[str, dict] = {
 
 @dataclass
 class MaximizeResult:
-    """image: (1, C, H, W) in ``value_range``; history: the activation a(x) at each step (without priors);
-    start_value / final_value: a(x) of the start image and of the result, without transforms."""
+    """image: (U, C, H, W) in ``value_range``, one image per unit (U = 1 for an int ``unit``);
+    history: the activation a(x) at each step (without priors; the mean over units when several);
+    start_value / final_value: a(x) of the start image and of the result, without transforms (a float
+    for an int ``unit``, a list of floats for a list of units)."""
 
     image: torch.Tensor
     history: list[float] = field(default_factory=list)
@@ -70,7 +72,7 @@ def _transform(x: torch.Tensor, gen: torch.Generator, jitter: int, scale: float,
     return x
 
 
-def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int = 0, kind: str = "filter", *,
+def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int | list[int] = 0, kind: str = "filter", *,
              shape: tuple[int, int, int] | None = None, steps: int | None = None, lr: float | None = None,
              l1: float = 0.0, l2: float = 0.0, tv: float | None = None, jitter: int | None = None,
              scale: float | None = None, rotate: float | None = None, blur_every: int | None = None,
@@ -83,7 +85,9 @@ def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int =
         model: any module.
         layer: module or dotted name whose output holds the unit; for ``kind="class"`` ``None`` means the
             model's output (give a layer to use e.g. the logits before a softmax module).
-        unit: filter index (channel), neuron index (into the flattened layer output) or class index.
+        unit: filter index (channel), neuron index (into the flattened layer output) or class index; a
+            list of them optimises one image per unit in a single batch (same transforms for all; eval-mode
+            models treat the images independently).
         kind: ``"filter"`` (mean/sum of a channel's map, ``reduce``), ``"neuron"`` or ``"class"``.
         shape: (C, H, W) of the model input; not needed when ``start`` is a tensor.
         steps, lr: Adam steps and learning rate (on pixels in ``value_range``).
@@ -123,20 +127,24 @@ def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int =
         raise ConfigError(f"`layer` is needed for kind={kind!r}")
     target_layer = None if layer is None else resolve_layer(model, layer)
 
+    units = [int(u) for u in unit] if isinstance(unit, (list, tuple)) else [int(unit)]
+    if not units:
+        raise ConfigError("`unit` must be an int or a non-empty list of ints; got an empty list")
+    U = len(units)
     gen = torch.Generator().manual_seed(seed)
     lo, hi = value_range
     st = opts["start"]
     if isinstance(st, torch.Tensor):
         if st.dim() != 4 or st.shape[0] != 1:
             raise ShapeError(f"`start` must be a 1×C×H×W tensor; got {tuple(st.shape)}")
-        image = st.detach().float().clone()
+        image = st.detach().float().clone().expand(U, -1, -1, -1).clone()
     else:
         if shape is None or len(shape) != 3:
             raise ConfigError(f"`shape` must be (C, H, W) when `start` is not a tensor; got {shape!r}")
         if st == "grey":
-            image = (lo + hi) / 2 + 0.05 * (hi - lo) * torch.randn((1, *shape), generator=gen)
+            image = (lo + hi) / 2 + 0.05 * (hi - lo) * torch.randn((U, *shape), generator=gen)
         elif st == "noise":
-            image = lo + (hi - lo) * torch.rand((1, *shape), generator=gen)
+            image = lo + (hi - lo) * torch.rand((U, *shape), generator=gen)
         else:
             raise ConfigError(f"`start` must be 'grey', 'noise' or a tensor; got {st!r}")
     image = image.clamp(lo, hi)
@@ -157,19 +165,23 @@ def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int =
             if handle is not None:
                 handle.remove()
         a = captured[-1] if captured else out
+        rows = torch.arange(U)
+        cols = torch.tensor(units)
         if kind == "filter":
             if a.dim() != 4:
                 raise ShapeError(f"kind='filter' needs a layer with N×K×h×w output; got {tuple(a.shape)}")
-            if not 0 <= unit < a.shape[1]:
-                raise ConfigError(f"`unit` must be in [0, {a.shape[1] - 1}] for this layer; got {unit}")
-            fmap = a[:, unit]
-            return fmap.mean() if reduce == "mean" else fmap.sum()
+            bad = [u for u in units if not 0 <= u < a.shape[1]]
+            if bad:
+                raise ConfigError(f"`unit` must be in [0, {a.shape[1] - 1}] for this layer; got {bad[0]}")
+            fmap = a[rows, cols]  # (U, h, w): image i drives its own unit
+            return fmap.mean(dim=(1, 2)) if reduce == "mean" else fmap.sum(dim=(1, 2))
         flat = a.reshape(a.shape[0], -1)
-        if not 0 <= unit < flat.shape[1]:
-            raise ConfigError(f"`unit` must be in [0, {flat.shape[1] - 1}] for this layer; got {unit}")
+        bad = [u for u in units if not 0 <= u < flat.shape[1]]
+        if bad:
+            raise ConfigError(f"`unit` must be in [0, {flat.shape[1] - 1}] for this layer; got {bad[0]}")
         if kind == "class" and output == "probability":
             flat = flat.softmax(1)
-        return flat[0, unit]
+        return flat[rows, cols]  # (U,)
 
     history: list[float] = []
     H, W = image.shape[-2:]
@@ -177,7 +189,7 @@ def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int =
     per_octave = [int(opts["steps"]) // octaves_n + (1 if i < int(opts["steps"]) % octaves_n else 0) for i in range(octaves_n)]
     with explaining(model):
         with torch.no_grad():
-            start_value = float(activation(image))
+            start_values = activation(image).tolist()
         for o in range(octaves_n):
             f = float(opts["octave_scale"]) ** (octaves_n - 1 - o)
             size = (max(1, round(H / f)), max(1, round(W / f)))
@@ -187,14 +199,15 @@ def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int =
             for step in range(per_octave[o]):
                 full = F.interpolate(param, size=(H, W), mode="bilinear", align_corners=False) if size != (H, W) else param
                 seen = _transform(full, gen, int(opts["jitter"]), float(opts["scale"]), float(opts["rotate"]))
-                act = activation(seen)
-                loss = -act
+                act = activation(seen)  # (U,)
+                # per-image objectives summed: each image's gradient is its own
+                loss = -act.sum()
                 if l1:
-                    loss = loss + l1 * full.abs().mean()
+                    loss = loss + l1 * full.abs().mean(dim=(1, 2, 3)).sum()
                 if l2:
-                    loss = loss + l2 * (full**2).mean()
+                    loss = loss + l2 * (full**2).mean(dim=(1, 2, 3)).sum()
                 if opts["tv"]:
-                    loss = loss + float(opts["tv"]) * _tv(full)
+                    loss = loss + float(opts["tv"]) * U * _tv(full)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -202,9 +215,11 @@ def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int =
                     if opts["blur_every"] and (step + 1) % int(opts["blur_every"]) == 0 and min(size) > 4:
                         param.copy_(_blur(param, float(opts["blur_sigma"])))
                     param.clamp_(lo, hi)
-                history.append(float(act.detach()))
+                history.append(float(act.detach().mean()))
             with torch.no_grad():
                 image = F.interpolate(param.detach(), size=(H, W), mode="bilinear", align_corners=False) if size != (H, W) else param.detach().clone()
         with torch.no_grad():
-            final_value = float(activation(image))
-    return MaximizeResult(image=image.detach(), history=history, start_value=start_value, final_value=final_value)
+            final_values = activation(image).tolist()
+    if isinstance(unit, (list, tuple)):
+        return MaximizeResult(image=image.detach(), history=history, start_value=start_values, final_value=final_values)
+    return MaximizeResult(image=image.detach(), history=history, start_value=start_values[0], final_value=final_values[0])

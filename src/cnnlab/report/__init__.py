@@ -1,0 +1,135 @@
+"""The self-contained HTML report of a trained model: summary, curves, diagnostics, what the CNN learned.
+
+``write_report(run_dir)`` loads a run folder (:func:`cnnlab.train.runs.load_run`) and its dataset's test
+split, and writes ``report.html`` with every image embedded as a data URI. ``build_report`` does the
+same from plain objects (any model, any labelled tensors). matplotlib is imported only when figures
+are drawn.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["write_report", "build_report"]
+
+
+def build_report(model, x, y, *, classes=None, mean=None, std=None, history=None, title="cnnlab report",
+                 subtitle="", summary_html=None, n_examples: int = 4, steps: int | None = None, seed: int = 0,
+                 sections=None) -> str:
+    """Render the report page for ``model`` on raw test images ``x`` (N×C×H×W in [0, 1]) and labels ``y``.
+
+    Args:
+        classes: class names (default "0".."K-1"); mean, std: per-channel normalisation of the model input.
+        history: training history rows (dicts) for the curves.
+        n_examples: test images explained with saliency / Grad-CAM / occlusion.
+        steps: activation-maximisation steps (default: the preset's).
+        sections: subset of ``summary, training, evaluation, mistakes, filters, featuremaps, maximize,
+            attribution`` (default all).
+
+    Returns:
+        The HTML text.
+    """
+    import torch
+
+    from cnnlab.errors import ConfigError, ShapeError
+    from cnnlab.report import html, sections as S
+
+    all_secs = ["summary", "training", "evaluation", "mistakes", "filters", "featuremaps", "maximize", "attribution"]
+    wanted = list(all_secs if sections is None else sections)
+    bad = [s for s in wanted if s not in all_secs]
+    if bad:
+        raise ConfigError(f"`sections` must be among {', '.join(all_secs)}; got {', '.join(bad)}")
+    x = torch.as_tensor(x, dtype=torch.float32)
+    y = torch.as_tensor(y, dtype=torch.long)
+    if x.dim() != 4 or y.shape != (x.shape[0],):
+        raise ShapeError(f"`x` must be N×C×H×W and `y` N labels; got {tuple(x.shape)} and {tuple(y.shape)}")
+    C = x.shape[1]
+    m = torch.tensor([0.0] * C if mean is None or len(mean) == 0 else list(mean), dtype=torch.float32).view(1, -1, 1, 1)
+    s = torch.tensor([1.0] * C if std is None or len(std) == 0 else list(std), dtype=torch.float32).view(1, -1, 1, 1)
+    ctx = S.Context(model=model, x=x, y=y, classes=[str(c) for c in (classes or [])], mean=m, std=s)
+    out: dict[str, html.Section] = {}
+    if "summary" in wanted:
+        out["summary"] = S.summary_section(model, ctx.input_shape, summary_html)
+    if "training" in wanted:
+        out["training"] = S.training_section(list(history or []))
+    pred = None
+    if "evaluation" in wanted or "mistakes" in wanted:
+        (ev, mis), pred = S.evaluation_sections(ctx)
+        out["evaluation"], out["mistakes"] = ev, mis
+    if "filters" in wanted:
+        out["filters"] = S.filters_section(ctx)
+    if "featuremaps" in wanted:
+        out["featuremaps"] = S.featuremaps_section(ctx)
+    if "maximize" in wanted:
+        out["maximize"] = S.maximize_section(ctx, steps=steps, seed=seed)
+    if "attribution" in wanted:
+        if pred is None:
+            pred = explain_pred(model, ctx)
+        out["attribution"] = S.attribution_section(ctx, _examples(y, pred, n_examples))
+    return html.page(title, subtitle, [out[k] for k in all_secs if k in out])
+
+
+def explain_pred(model, ctx):
+    from cnnlab import explain
+
+    return explain.predict_proba(model, ctx.norm(ctx.x)).argmax(1)
+
+
+def _examples(y, pred, n: int) -> list[int]:
+    """A few test images: first correct ones of different classes, then one mistake if there is one."""
+    chosen, seen = [], set()
+    for i in range(len(y)):
+        if len(chosen) >= max(0, n - 1):
+            break
+        if int(pred[i]) == int(y[i]) and int(y[i]) not in seen:
+            chosen.append(i)
+            seen.add(int(y[i]))
+    wrong = [i for i in range(len(y)) if int(pred[i]) != int(y[i])]
+    if wrong and n > 0:
+        chosen.append(wrong[0])
+    i = 0
+    while len(chosen) < min(n, len(y)):
+        if i not in chosen:
+            chosen.append(i)
+        i += 1
+    return chosen[:n]
+
+
+def write_report(run_dir, *, out=None, data=None, n_test: int | None = 2000, n_examples: int = 4,
+                 steps: int | None = None, seed: int = 0, sections=None) -> Path:
+    """Write ``report.html`` for a run folder and return its path.
+
+    Args:
+        run_dir: a folder written by ``cnnlab train`` (see :func:`cnnlab.train.runs.load_run`).
+        out: output file (default ``<run_dir>/report.html``).
+        data: a :class:`cnnlab.data.Dataset` to evaluate on instead of loading the run's dataset.
+        n_test: evaluate on the first ``n_test`` test images (``None`` = all).
+        n_examples, steps, seed, sections: see :func:`build_report`.
+
+    Raises:
+        DataError: not a run folder, or its dataset cannot be loaded.
+    """
+    from cnnlab.errors import DataError
+    from cnnlab.io import write_text
+    from cnnlab.train.runs import load_run
+
+    run = load_run(run_dir)
+    if data is None:
+        if not run.dataset:
+            raise DataError(f"run `{run_dir}` does not name its dataset; pass `data=` to write_report")
+        from cnnlab import data as data_mod
+
+        data = data_mod.load(run.dataset)
+    x, y = data.x_test, data.y_test
+    if n_test is not None:
+        x, y = x[:n_test], y[:n_test]
+    mean = run.mean or tuple(getattr(data, "mean", ()) or ())
+    std = run.std or tuple(getattr(data, "std", ()) or ())
+    name = run.desc.get("zoo") if isinstance(run.desc, dict) and "zoo" in run.desc else type(run.model).__name__
+    text = build_report(run.model, x, y, classes=run.classes or list(getattr(data, "classes", []) or []), mean=mean,
+                        std=std, history=run.history, title=f"cnnlab report: {Path(run_dir).name}",
+                        subtitle=f"model {name} · data {run.dataset or getattr(data, 'name', '?')} · {len(y)} test images",
+                        n_examples=n_examples, steps=steps, seed=seed, sections=sections)
+    path = Path(out) if out is not None else Path(run_dir) / "report.html"
+    write_text(path, text)
+    return path
