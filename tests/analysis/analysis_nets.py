@@ -32,14 +32,15 @@ def lecture_cnn() -> nn.Sequential:
 VGG16_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
 
 
-def vgg16_features(pool: type = nn.MaxPool2d) -> nn.Sequential:
+def vgg16_features(pool: type = nn.MaxPool2d, width: int = 1) -> nn.Sequential:
+    """VGG16's ``features`` (index 30 is pool5); ``width`` divides every channel count."""
     layers, c = [], 3
     for v in VGG16_CFG:
         if v == "M":
             layers.append(pool(2, 2))
         else:
-            layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=True)]
-            c = v
+            layers += [nn.Conv2d(c, v // width, 3, padding=1), nn.ReLU(inplace=True)]
+            c = v // width
     return nn.Sequential(*layers)
 
 
@@ -72,22 +73,23 @@ class Bottleneck(nn.Module):
 
 
 class ResNet50(nn.Module):
-    def __init__(self, stride_in_1x1: bool = False, num_classes: int = 1000) -> None:
+    def __init__(self, stride_in_1x1: bool = False, num_classes: int = 1000, div: int = 1,
+                 pool: type = nn.MaxPool2d) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
+        self.conv1 = nn.Conv2d(3, 64 // div, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64 // div)
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
-        cin, stages = 64, []
+        self.maxpool = pool(3, stride=2, padding=1)
+        cin, stages = 64 // div, []
         for width, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
             layer = []
             for i in range(blocks):
-                layer.append(Bottleneck(cin, width, stride if i == 0 else 1, stride_in_1x1))
-                cin = width * 4
+                layer.append(Bottleneck(cin, width // div, stride if i == 0 else 1, stride_in_1x1))
+                cin = width // div * 4
             stages.append(nn.Sequential(*layer))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(2048, num_classes)
+        self.fc = nn.Linear(cin, num_classes)
 
     def forward(self, x):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
@@ -95,8 +97,9 @@ class ResNet50(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def resnet50(stride_in_1x1: bool = False) -> ResNet50:
-    return ResNet50(stride_in_1x1)
+def resnet50(stride_in_1x1: bool = False, **kw) -> ResNet50:
+    """``stride_in_1x1=True``: original ResNet (rf 483); False: torchvision's v1.5 (rf 427)."""
+    return ResNet50(stride_in_1x1, **kw)
 
 
 class Inception(nn.Module):

@@ -164,6 +164,31 @@ def test_meta_pass_equals_real_pass():
         (real.total_macs, real.total_flops, real.activation_bytes)
 
 
+def test_meta_pass_equals_real_pass_on_residual_and_gates():
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 3, padding=1)
+            self.bn = nn.BatchNorm2d(4)
+            self.relu6 = nn.ReLU6(inplace=True)
+            self.pool = nn.AvgPool2d(2, ceil_mode=True)
+
+        def forward(self, x):
+            y = self.relu6(self.bn(self.conv(x)))
+            y += x  # in-place add
+            gate = torch.sigmoid(y.mean((2, 3), keepdim=True))
+            y = F.hardswish(y * gate) - 0.5 * x
+            y = torch.relu_(y)
+            return self.pool(torch.cat([y, x], 1)).sum((2, 3)) @ torch.ones(8, 3)
+
+    meta = summary(Block(), (4, 9, 7), device="meta", batch_size=3)
+    real = summary(Block(), (4, 9, 7), device="cpu", batch_size=3)
+    key = lambda s: [(r.name, r.output_shape, r.macs, r.flops, r.receptive_field, r.jump, r.start,
+                      r.activation_bytes, r.uncounted_ops) for r in s.layers]
+    assert key(meta) == key(real)
+    assert (meta.total_flops, meta.activation_bytes) == (real.total_flops, real.activation_bytes)
+
+
 def test_depth_folds_rows_and_keeps_totals():
     with torch.device("meta"):
         model = resnet50()

@@ -30,7 +30,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.weak import WeakIdKeyDictionary
 
 from cnnlab.analysis import fields as F
-from cnnlab.analysis.opcount import POOL_OPS, base_name, op_cost
+from cnnlab.analysis.opcount import ELEMENTWISE_OPS, POOL_OPS, base_name, op_cost
 from cnnlab.errors import ShapeError
 
 # Ops the dispatch mode must not intercept (metadata queries; FlopCounterMode skips the same set).
@@ -85,6 +85,10 @@ class OpCounter(TorchDispatchMode):
         if name in _METADATA_OPS:
             return func(*args, **kwargs)
         fast = _META_FAST.get(name)
+        if fast is None and name.endswith("_") and not name.startswith("_") and name[:-1] in ELEMENTWISE_OPS:
+            fast = _meta_inplace
+        elif fast is None and name in _FAST_ELEMENTWISE:
+            fast = _meta_elementwise
         out = None
         if fast is not None and isinstance(args[0], torch.Tensor) and args[0].is_meta:
             try:
@@ -120,8 +124,9 @@ def _meta_batch_norm(x, weight, bias, running_mean, running_var, training=False,
     decomposition: 20 ms a call, most of a ResNet-50 summary). Saved statistics have C entries when
     training and none in inference, as the CPU kernel returns them."""
     c = x.shape[1] if x.dim() > 1 and training is True else 0
+    # torch.empty, not empty_like: the latter's meta kernel is a Python ref that imports sympy
     stat = torch.empty((c,), dtype=x.dtype, device=x.device)
-    return torch.empty_like(x), stat, torch.empty_like(stat)
+    return torch.empty(x.shape, dtype=x.dtype, device=x.device), stat, torch.empty((c,), dtype=x.dtype, device=x.device)
 
 
 def _meta_batch_norm_inference(x, weight, bias, running_mean, running_var, *rest, **kwargs):
@@ -170,13 +175,77 @@ def _meta_matmul(*args, **kwargs):
     return torch.empty((*a.shape[:-1], b.shape[-1]), dtype=a.dtype, device=a.device)
 
 
+def _meta_pool(name: str):
+    """Output(s) of max/avg pooling on meta from the output-size formula (torch's meta kernels run
+    ``torch._check``, whose first use imports sympy: seconds of start-up)."""
+    from cnnlab.shapes import conv_output_size
+
+    def fast(x, *args, **kwargs):
+        kernel, stride, padding, dilation = F.pool_geometry(name, (x, *args), kwargs)
+        ceil = args[4] if name.startswith("max") and len(args) > 4 else (
+            args[3] if name.startswith("avg") and len(args) > 3 else kwargs.get("ceil_mode", False))
+        dims = len(kernel)
+        if x.dim() != dims + 2 or any(p > k // 2 for p, k in zip(padding, kernel)):
+            raise _NeedsTorch()
+        sizes = [conv_output_size(n, k, s, p, d, ceil_mode=bool(ceil))
+                 for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)]
+        if min(sizes) < 1:
+            raise _NeedsTorch()
+        out = torch.empty((*x.shape[:2], *sizes), dtype=x.dtype, device=x.device)
+        if name.endswith("with_indices"):
+            return out, torch.empty(out.shape, dtype=torch.int64, device=x.device)
+        return out
+
+    return fast
+
+
+def _meta_inplace(x, *args, **kwargs):
+    """In-place elementwise op on meta (``out += identity``, ``relu_``): the result is ``x`` itself,
+    provided every tensor operand broadcasts to it (torch's meta kernel is a Python ref)."""
+    for other in list(args) + list(kwargs.values()):
+        if isinstance(other, torch.Tensor):
+            if other.dim() > x.dim() or any(o not in (1, n) for o, n in zip(reversed(other.shape), reversed(x.shape))):
+                raise _NeedsTorch()
+            if other.dtype.is_floating_point and not x.dtype.is_floating_point:
+                raise _NeedsTorch()
+    return x
+
+
+_FAST_ELEMENTWISE = {"add", "sub", "rsub", "mul", "div", "neg", "relu", "relu6", "hardtanh", "leaky_relu",
+                     "elu", "gelu", "silu", "mish", "sigmoid", "tanh", "hardsigmoid", "hardswish", "exp",
+                     "clamp", "clamp_min", "clamp_max", "maximum", "minimum", "pow", "sqrt", "rsqrt",
+                     "abs", "softplus"}
+
+
+def _meta_elementwise(*args, **kwargs):
+    """Out-of-place elementwise op on meta (``a + b`` in a residual block, activations): broadcast
+    shape, same floating dtype. Anything else (mixed dtypes, odd operands) goes to torch's kernel."""
+    tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor)]
+    scalars_ok = all(isinstance(a, (int, float, bool, torch.Tensor)) or a is None or isinstance(a, str)
+                     for a in list(args) + list(kwargs.values()))
+    dtype = tensors[0].dtype
+    if not scalars_ok or not dtype.is_floating_point or any(t.dtype != dtype for t in tensors):
+        raise _NeedsTorch()
+    rank = max(t.dim() for t in tensors)
+    shape = []
+    for i in range(rank):
+        sizes = {t.shape[t.dim() - rank + i] for t in tensors if t.dim() - rank + i >= 0} - {1}
+        if len(sizes) > 1:
+            raise _NeedsTorch()
+        shape.append(sizes.pop() if sizes else 1)
+    return torch.empty(shape, dtype=dtype, device=tensors[0].device)
+
+
 class _NeedsTorch(Exception):
     """A fast meta path declines (unusual arguments, or an error torch should word)."""
 
 
 _META_FAST = {"native_batch_norm": _meta_batch_norm, "_native_batch_norm_legit_no_training": _meta_batch_norm_inference,
               "convolution": _meta_convolution, "mean": _meta_reduce, "sum": _meta_reduce,
-              "amax": _meta_reduce, "mm": _meta_matmul, "addmm": _meta_matmul, "bmm": _meta_matmul}
+              "amax": _meta_reduce, "mm": _meta_matmul, "addmm": _meta_matmul, "bmm": _meta_matmul,
+              "max_pool2d_with_indices": _meta_pool("max_pool2d_with_indices"),
+              "max_pool3d_with_indices": _meta_pool("max_pool3d_with_indices"),
+              "avg_pool2d": _meta_pool("avg_pool2d"), "avg_pool3d": _meta_pool("avg_pool3d")}
 
 
 def _torch_registry_cost(func, args, kwargs, out) -> Optional[Tuple[int, int]]:
