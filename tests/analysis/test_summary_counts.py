@@ -152,7 +152,7 @@ def test_meta_pass_equals_real_pass():
         nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
         nn.Conv2d(8, 8, 3, dilation=2, groups=4, padding=1), nn.MaxPool2d(3, 2, ceil_mode=True),
         nn.ConvTranspose2d(8, 4, 3, stride=2, output_padding=1), nn.Upsample(scale_factor=2),
-        nn.AdaptiveAvgPool2d((3, 5)), nn.Flatten(), nn.Linear(60, 7),
+        nn.AdaptiveMaxPool2d((6, 7)), nn.AdaptiveAvgPool2d((3, 5)), nn.Flatten(), nn.Linear(60, 7),
     )
     meta = summary(model, (3, 33, 29), device="meta", batch_size=2)
     real = summary(model, (3, 33, 29), device="cpu", batch_size=2)

@@ -90,7 +90,10 @@ class OpCounter(TorchDispatchMode):
         elif fast is None and name in _FAST_ELEMENTWISE:
             fast = _meta_elementwise
         out = None
-        if fast is not None and isinstance(args[0], torch.Tensor) and args[0].is_meta:
+        lead = args[0] if args else None
+        if name == "cat" and isinstance(lead, (list, tuple)):
+            lead = lead[0] if lead else None
+        if fast is not None and isinstance(lead, torch.Tensor) and lead.is_meta:
             try:
                 out = fast(*args, **kwargs)
             except (_NeedsTorch, TypeError, ValueError, IndexError):
@@ -236,6 +239,34 @@ def _meta_elementwise(*args, **kwargs):
     return torch.empty(shape, dtype=dtype, device=tensors[0].device)
 
 
+def _meta_cat(tensors, dim=0):
+    """``torch.cat`` on meta (inception and dense blocks; torch's meta kernel is a Python ref)."""
+    tensors = list(tensors)
+    first = tensors[0]
+    rank = first.dim()
+    d = dim % rank if rank else 0
+    if rank == 0 or any(t.dim() != rank or t.dtype != first.dtype or
+                        any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != d)
+                        for t in tensors):
+        raise _NeedsTorch()
+    shape = list(first.shape)
+    shape[d] = sum(t.shape[d] for t in tensors)
+    return torch.empty(shape, dtype=first.dtype, device=first.device)
+
+
+def _meta_adaptive(with_indices: bool):
+    """Adaptive pooling on meta: (N, C, *output_size) (torch's meta kernel imports sympy)."""
+
+    def fast(x, output_size):
+        size = [int(v) for v in ([output_size] if isinstance(output_size, int) else output_size)]
+        if x.dim() < len(size) + 1 or min(size, default=0) < 1:
+            raise _NeedsTorch()
+        out = torch.empty((*x.shape[:x.dim() - len(size)], *size), dtype=x.dtype, device=x.device)
+        return (out, torch.empty(out.shape, dtype=torch.int64, device=x.device)) if with_indices else out
+
+    return fast
+
+
 class _NeedsTorch(Exception):
     """A fast meta path declines (unusual arguments, or an error torch should word)."""
 
@@ -245,7 +276,9 @@ _META_FAST = {"native_batch_norm": _meta_batch_norm, "_native_batch_norm_legit_n
               "amax": _meta_reduce, "mm": _meta_matmul, "addmm": _meta_matmul, "bmm": _meta_matmul,
               "max_pool2d_with_indices": _meta_pool("max_pool2d_with_indices"),
               "max_pool3d_with_indices": _meta_pool("max_pool3d_with_indices"),
-              "avg_pool2d": _meta_pool("avg_pool2d"), "avg_pool3d": _meta_pool("avg_pool3d")}
+              "avg_pool2d": _meta_pool("avg_pool2d"), "avg_pool3d": _meta_pool("avg_pool3d"),
+              "cat": _meta_cat, "_adaptive_avg_pool2d": _meta_adaptive(False),
+              "_adaptive_avg_pool3d": _meta_adaptive(False), "adaptive_max_pool2d": _meta_adaptive(True)}
 
 
 def _torch_registry_cost(func, args, kwargs, out) -> Optional[Tuple[int, int]]:

@@ -123,6 +123,8 @@ def profile_summary(model: nn.Module, s: Summary, full_shape: Sequence[int], dty
     Must run inside :func:`cnnlab.analysis.collect.eval_mode` (``summary`` does).
     """
     grads = [(p, p.grad) for p in model.parameters()]
+    for p, _ in grads:  # backward then makes new .grad tensors instead of adding into the user's
+        p.grad = None
     try:
         s.peak_gflops = matmul_peak_gflops(device)
         x = C.make_input(full_shape, dtype, device)
