@@ -322,3 +322,14 @@ def test_every_zoo_model_matches_the_analytic_formula(name):
             n, cout, *sp = r.output_shape
             assert r.macs == n * cout * math.prod(sp) * m.in_channels // m.groups * math.prod(m.kernel_size)
     assert sum(r.macs for r in s.layers) == s.total_macs
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "bicubic"])
+@pytest.mark.parametrize("kw", [{"scale_factor": 2}, {"size": (13, 9)}, {"scale_factor": 1.5}])
+def test_meta_upsampling_equals_real(mode, kw):
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, stride=2), nn.Upsample(mode=mode, **kw))
+    meta, real = summary(model, (1, 21, 17)), summary(model, (1, 21, 17), device="cpu")
+    assert [r.output_shape for r in meta.layers] == [r.output_shape for r in real.layers]
+    assert (meta.total_flops, meta.activation_bytes) == (real.total_flops, real.activation_bytes)
+    taps = {"nearest": 0, "bilinear": 4, "bicubic": 16}[mode]
+    assert meta.layer("1").flops == 2 * taps * math.prod(meta.layer("1").output_shape)

@@ -267,6 +267,22 @@ def _meta_adaptive(with_indices: bool):
     return fast
 
 
+def _meta_upsample(x, output_size=None, *rest, **kwargs):
+    """Upsampling on meta from ``output_size`` or the scale factors (torch's meta kernel imports sympy)."""
+    if isinstance(output_size, (list, tuple)) and output_size:
+        size = [int(v) for v in output_size]
+    else:
+        scales = next((r for r in reversed(rest) if isinstance(r, (list, tuple)) and r), None)
+        scales = scales or kwargs.get("scale_factors")
+        if not scales:
+            raise _NeedsTorch()
+        dims = x.dim() - 2
+        size = [int(math.floor(n * float(f))) for n, f in zip(x.shape[2:], list(scales) * dims)][:dims]
+    if len(size) != x.dim() - 2 or min(size) < 1:
+        raise _NeedsTorch()
+    return torch.empty((*x.shape[:2], *size), dtype=x.dtype, device=x.device)
+
+
 class _NeedsTorch(Exception):
     """A fast meta path declines (unusual arguments, or an error torch should word)."""
 
@@ -278,7 +294,10 @@ _META_FAST = {"native_batch_norm": _meta_batch_norm, "_native_batch_norm_legit_n
               "max_pool3d_with_indices": _meta_pool("max_pool3d_with_indices"),
               "avg_pool2d": _meta_pool("avg_pool2d"), "avg_pool3d": _meta_pool("avg_pool3d"),
               "cat": _meta_cat, "_adaptive_avg_pool2d": _meta_adaptive(False),
-              "_adaptive_avg_pool3d": _meta_adaptive(False), "adaptive_max_pool2d": _meta_adaptive(True)}
+              "_adaptive_avg_pool3d": _meta_adaptive(False), "adaptive_max_pool2d": _meta_adaptive(True),
+              **{n: _meta_upsample for n in ("upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d",
+                                             "_upsample_nearest_exact2d", "upsample_bilinear2d",
+                                             "upsample_linear1d", "upsample_bicubic2d")}}
 
 
 def _torch_registry_cost(func, args, kwargs, out) -> Optional[Tuple[int, int]]:
