@@ -88,7 +88,11 @@ def train_job(model_ref, data_name, options: dict, *, out=None, resume=None, pro
     from cnnlab.train import fit
     from cnnlab.train.evaluation import evaluate_tensors
 
+    from cnnlab.train.config import FitConfig
+
     resume = Path(resume) if resume is not None else None
+    if resume is None:
+        FitConfig.from_options(options)  # bad options fail before any data is loaded
     seed = int(options.get("seed", 0))
     if resume is not None:
         seed = int(runs.read_config(resume).get("fit", {}).get("seed", seed))

@@ -1,0 +1,45 @@
+"""The same ``cnnlab train`` under ``torchrun --nproc_per_node=2`` (gloo on CPU): sharded data, DDP,
+rank-0-only writes, and the accuracy of the single-process run within a point."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cnnlab.cli.app import main
+from cnnlab.train import evaluate_run, load_run
+
+MODEL = {"sequential": [
+    {"class": "Conv2D", "config": {"filters": 16, "kernel_size": 3, "padding": "same", "activation": "relu"}},
+    {"class": "MaxPooling2D", "config": {"pool_size": 2}}, {"class": "Flatten", "config": {}},
+    {"class": "Dense", "config": {"units": 10}}], "input_shape": [1, 8, 8]}
+ARGS = ["--data", "digits", "--epochs", "8", "--batch-size", "32", "--lr", "3e-3", "--precision", "fp32",
+        "--layout", "nchw", "--quiet"]
+
+
+def test_two_process_torchrun_matches_single_process_accuracy(tmp_path):
+    spec = tmp_path / "model.json"
+    spec.write_text(json.dumps(MODEL))
+    env = dict(os.environ, OMP_NUM_THREADS="1", CNNLAB_TEST_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "cnnlab",
+           "train", str(spec), *ARGS, "--out", str(tmp_path / "ddp")]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert main(["train", str(spec), *ARGS, "--out", str(tmp_path / "single")]) == 0  # meanwhile, in-process
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    assert out.count("run saved to") == 1  # only rank 0 prints
+    ddp, single = load_run(tmp_path / "ddp"), load_run(tmp_path / "single")
+    assert ddp.config["resolved"]["world_size"] == 2 and single.config["resolved"]["world_size"] == 1
+    # the global batch of 32 is split 16 + 16; the incomplete last batch is dropped under DDP
+    assert ddp.config["resolved"]["steps_per_epoch"] == 1258 // 32 == 39
+    assert single.config["resolved"]["steps_per_epoch"] == 40
+    assert len(ddp.history) == 8 and sorted(p.name for p in (tmp_path / "ddp").iterdir()) == sorted(
+        p.name for p in (tmp_path / "single").iterdir())
+    acc_ddp = evaluate_run(ddp)["accuracy"]
+    acc_single = evaluate_run(single)["accuracy"]
+    assert acc_single > 0.9
+    assert abs(acc_ddp - acc_single) <= 0.01, (acc_ddp, acc_single)
