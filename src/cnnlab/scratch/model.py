@@ -318,9 +318,16 @@ class Sequential:
         self.layers: List[Layer] = list(layers)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """Shape: (N, ...) input -> (N, ...) output of the last layer."""
-        for layer in self.layers:
-            x = layer.forward(x, training)
+        """Shape: (N, ...) input -> (N, ...) output of the last layer.
+
+        Raises:
+            ShapeError: a layer does not fit its input; the message names the layer.
+        """
+        for i, layer in enumerate(self.layers):
+            try:
+                x = layer.forward(x, training)
+            except ShapeError as exc:
+                raise ShapeError(f"{exc} at layer {i} ({type(layer).__name__})") from None
         return x
 
     __call__ = forward
