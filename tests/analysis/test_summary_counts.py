@@ -333,3 +333,25 @@ def test_meta_upsampling_equals_real(mode, kw):
     assert (meta.total_flops, meta.activation_bytes) == (real.total_flops, real.activation_bytes)
     taps = {"nearest": 0, "bilinear": 4, "bicubic": 16}[mode]
     assert meta.layer("1").flops == 2 * taps * math.prod(meta.layer("1").output_shape)
+
+
+def test_fused_attention_counts_like_its_decomposition():
+    """On CPU, SDPA and nn.MultiheadAttention run fused kernels; on meta they decompose into matmuls."""
+    class SDPA(nn.Module):
+        def forward(self, x):
+            return F.scaled_dot_product_attention(x, x, x)
+
+    class MHA(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+        def forward(self, x):
+            return self.attn(x, x, x)[0]
+
+    n, l, e = 2, 5, 8
+    for model, shape, macs in ((SDPA(), (n, l, e), n * l * l * e * 2),
+                               (MHA(), (l, e), l * e * 3 * e + 2 * l * l * e + l * e * e)):
+        meta, real = summary(model, shape, device="meta"), summary(model, shape, device="cpu")
+        assert meta.total_macs == real.total_macs == macs
+        assert meta.uncounted_ops == real.uncounted_ops == []

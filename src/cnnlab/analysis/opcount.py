@@ -15,6 +15,7 @@ op family                        MACs                                    FLOPs
 convolution (any dims, groups)   N·Cout·OH·OW·(Cin/groups)·KH·KW         2 × MACs
 transposed convolution           N·Cin·H·W·(Cout/groups)·KH·KW           2 × MACs
 mm / addmm / bmm / baddbmm / mv  M·K·N (× batch)                         2 × MACs (bias not counted)
+fused attention (SDPA, MHA)      Q·Kᵀ + P·V (+ projections for MHA)      2 × MACs + 3 per score
 elementwise, activations         0                                       1 per output element
 addcmul, addcdiv, lerp           0                                       2 per output element
 reductions (sum, mean, max …)    0                                       1 per input element
@@ -167,6 +168,34 @@ def matmul_macs(name: str, args: Sequence[Any]) -> int:
     return sa[0] * sa[1] * sb[1]
 
 
+SDPA_OPS = {"_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_flash_attention",
+            "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention",
+            "_scaled_dot_product_attention_math", "_scaled_dot_product_fused_attention_overrideable"}
+
+
+def attention_cost(name: str, args: Sequence[Any]) -> Cost:
+    """Fused attention: Q·Kᵀ and P·V as matmuls (MACs), softmax 3 FLOPs per score.
+
+    ``_native_multi_head_attention`` adds the packed Q/K/V projection (3·E·E per token) and the output
+    projection (E·E per token); q, k, v are (…, L, E), (…, S, E), (…, S, Ev) for SDPA and (N, L, E)
+    with ``num_head`` heads for multi-head attention.
+    """
+    q, k, v = args[0], args[1], args[2]
+    sq, sk, sv = _shape(q), _shape(k), _shape(v)
+    if name == "_native_multi_head_attention":
+        n, l, e = sq
+        s = sk[1]
+        heads = int(args[4])
+        proj = n * l * e * 3 * e if (q is k and k is v) else n * (l * e * e + 2 * s * e * e)
+        macs = proj + 2 * n * l * s * e + n * l * e * e
+        scores = n * heads * l * s
+    else:
+        rows = math.prod(sq[:-1])
+        macs = rows * sk[-2] * sq[-1] + rows * sk[-2] * sv[-1]
+        scores = rows * sk[-2]
+    return macs, 2 * macs + 3 * scores
+
+
 MATMUL_OPS = {"mm", "addmm", "bmm", "baddbmm", "addbmm", "mv", "addmv", "dot", "vdot", "addr",
               "_scaled_mm", "linear"}
 
@@ -196,6 +225,8 @@ def op_cost(op_name: str, args: Sequence[Any], kwargs: dict, out: Any) -> Option
         else:
             macs = matmul_macs(name, args)
         return macs, 2 * macs
+    if name in SDPA_OPS or name == "_native_multi_head_attention":
+        return attention_cost(name, args)
     if name in ZERO_COST_OPS:
         return 0, 0
     first_out = _first_tensor(out)
