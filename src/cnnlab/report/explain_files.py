@@ -1,0 +1,236 @@
+"""``cnnlab explain``'s library side: load a model (zoo name, run folder, JSON description) with its input
+normalisation and class names, explain one image with one method, write the PNGs atomically.
+
+Example:
+    >>> ex = load_explainable("mobilenet_v2")                                          # doctest: +SKIP
+    >>> explain_image(ex, "dog.jpg", "gradcam", "out/", target="mountain bike")       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from cnnlab.errors import ConfigError, UnknownNameError
+from cnnlab.report import images as im
+
+METHODS = ("filters", "featuremaps", "maximize", "saliency", "guided", "deconv", "gradcam", "gradcam++",
+           "guided-gradcam", "occlusion")
+
+
+@dataclass
+class Explainable:
+    """A model ready to explain: eval mode, input (C, H, W), per-channel mean/std for [0, 1] images."""
+
+    model: nn.Module
+    name: str
+    input_shape: tuple[int, int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    classes: list[str] = field(default_factory=list)
+    weights: str = "random"  # "trained" (run folder), "pretrained" (offline zoo weights) or "random"
+
+    def norm(self, x: torch.Tensor) -> torch.Tensor:
+        m = torch.tensor(self.mean, dtype=x.dtype).view(1, -1, 1, 1)
+        s = torch.tensor(self.std, dtype=x.dtype).view(1, -1, 1, 1)
+        return (x - m) / s
+
+    def class_name(self, k: int) -> str:
+        return self.classes[k] if 0 <= k < len(self.classes) else str(k)
+
+
+def load_explainable(ref: str) -> Explainable:
+    """A zoo name (offline pretrained weights when they exist), a run folder, or a JSON description."""
+    path = Path(ref)
+    if path.is_dir() and (path / "config.json").is_file():
+        from cnnlab.train.runs import load_run
+
+        run = load_run(path)
+        C = run.input_shape[0]
+        return Explainable(run.model, path.name, tuple(run.input_shape), tuple(run.mean) or (0.0,) * C,
+                           tuple(run.std) or (1.0,) * C, list(run.classes), "trained")
+    from cnnlab import zoo
+
+    if str(ref) in ("mobilenet_v2", "efficientnet_lite0"):
+        spec = zoo.weight_spec(str(ref))
+        if spec.bgr:
+            raise ConfigError(f"`MODEL` {ref!r} expects BGR input, which explain does not convert")
+        model = zoo.load_pretrained(str(ref))
+        classes = zoo.imagenet_classes(short=True) if spec.classes == "imagenet" else []
+        mean = tuple(m / spec.scale for m in spec.mean)  # (x·scale − mean)/std = (x − mean/scale)/(std/scale)
+        std = tuple(s / spec.scale for s in spec.std)
+        return Explainable(model, str(ref), (3, spec.input_size, spec.input_size), mean, std, classes, "pretrained")
+    from cnnlab import spec as spec_mod
+
+    model, _desc, shape = spec_mod.resolve(ref)
+    shape = tuple(shape)
+    if len(shape) != 3:
+        raise ConfigError(f"`MODEL` must take images C×H×W; {ref!r} takes {shape}")
+    return Explainable(model.eval(), Path(str(ref)).stem, shape, (0.0,) * shape[0], (1.0,) * shape[0], [], "random")
+
+
+def resolve_class(ex: Explainable, target) -> int | None:
+    """``None``, an index ("3") or a class name (exact, else a unique substring, case-insensitive)."""
+    if target is None or isinstance(target, int):
+        return target
+    t = str(target).strip()
+    if t.lstrip("-").isdigit():
+        return int(t)
+    low = [c.lower() for c in ex.classes]
+    if t.lower() in low:
+        return low.index(t.lower())
+    hits = [i for i, c in enumerate(low) if t.lower() in c]
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        raise UnknownNameError(f"`--target` {t!r} is not a class of {ex.name}" + (f" (classes: {', '.join(ex.classes[:12])}...)" if ex.classes else " (it has no class names; give an index)"))
+    raise UnknownNameError(f"`--target` {t!r} matches several classes: " + ", ".join(f"{i} {ex.classes[i]}" for i in hits[:8]))
+
+
+def explain_image(ex: Explainable, image, method: str, out_dir, *, layer: str | None = None, target=None,
+                  steps: int | None = None, window: int | None = None, size: tuple[int, int] | None = None,
+                  seed: int = 0) -> dict:
+    """Explain one image file with one method; write PNGs into ``out_dir``.
+
+    ``size`` = (H, W) feeds the image at that size instead of the model's input size (fully convolutional
+    models with global pooling, e.g. MobileNetV2, accept any size; keeping the photo's aspect ratio and
+    a larger size gives finer Grad-CAM maps).
+
+    Returns:
+        A JSON-able record: model, method, layer, target / predicted class (index, name, probability), files.
+    """
+    from cnnlab import explain
+    from cnnlab.data import load_image
+
+    if method not in METHODS:
+        raise ConfigError(f"`--method` must be one of {', '.join(METHODS)}; got {method!r}")
+    out = Path(out_dir)
+    C, H, W = ex.input_shape
+    if size is not None:
+        if len(size) != 2 or min(size) < 8:
+            raise ConfigError(f"`--size` must be H,W with both ≥ 8; got {tuple(size)}")
+        H, W = int(size[0]), int(size[1])
+    raw = load_image(image, (H, W), C)[None] if image is not None else None  # (1, C, H, W) in [0, 1]
+    m = ex.model
+    rec: dict = {"model": ex.name, "weights": ex.weights, "method": method, "files": []}
+
+    def save(name: str, rgb) -> None:
+        p = im.save_png(out / name, rgb)
+        rec["files"].append(str(p))
+
+    def big(rgb, target_px=224):
+        return im.upscale(rgb, im.auto_factor(*rgb.shape[:2], target=target_px))
+
+    if method in ("filters",):
+        lay = layer or _first_conv_name(m)
+        w = explain.filters(m, lay)
+        rec["layer"] = lay
+        save(f"filters-{_safe(lay)}.png", im.batch_grid(w.numpy(), mode="symmetric", scale=max(2, 48 // max(w.shape[-2:]))))
+        return rec
+    if method == "maximize":
+        return _maximize(ex, rec, save, big, layer, target, steps, seed)
+    if raw is None:
+        raise ConfigError(f"`--image` is needed for --method {method}")
+    x = ex.norm(raw)
+    with torch.no_grad():
+        probs = m(x).softmax(1)[0]
+    pred = int(probs.argmax())
+    t = resolve_class(ex, target)
+    t = pred if t is None else t
+    if not 0 <= t < probs.numel():
+        raise ConfigError(f"`--target` must be in [0, {probs.numel() - 1}]; got {t}")
+    rec.update(predicted=pred, predicted_name=ex.class_name(pred), predicted_probability=float(probs[pred]),
+               target=t, target_name=ex.class_name(t), target_probability=float(probs[t]))
+    save("input.png", big(im.to_rgb8(raw[0])))
+    stem = f"{method}-{_safe(ex.class_name(t))}"
+    if method == "featuremaps":
+        lay = layer or _first_conv_name(m)
+        fm = explain.feature_maps(m, lay, x)[0]
+        if fm.dim() != 3:
+            raise ConfigError(f"`--layer` {lay!r} has no spatial maps (output {tuple(fm.shape)})")
+        rec["layer"] = lay
+        save(f"featuremaps-{_safe(lay)}.png", im.batch_grid(fm[:64, None].numpy(), ncol=8, cmap="viridis",
+                                                            scale=max(1, 64 // max(fm.shape[-2:]))))
+    elif method == "saliency":
+        s = explain.Saliency(m).attribute(x, target=t).amax(1)[0]
+        save(f"{stem}.png", big(im.heatmap(s, "hot", mode="max")))
+    elif method in ("guided", "deconv", "guided-gradcam"):
+        if method == "guided-gradcam":
+            g = explain.GuidedGradCAM(m, layer).attribute(x, target=t)
+        else:
+            g = (explain.GuidedBackprop if method == "guided" else explain.Deconvolution)(m).attribute(x, target=t)
+        save(f"{stem}.png", big(im.to_rgb8(im.normalize(g[0], "std"))))
+    elif method in ("gradcam", "gradcam++"):
+        cls = explain.GradCAM if method == "gradcam" else explain.GradCAMPlusPlus
+        gc = cls(m, layer)
+        cam = gc.attribute(x, target=t)[0, 0]
+        rec["layer"] = _name_of(m, gc.layer)
+        save(f"{stem}.png", big(im.heatmap(cam, "jet")))
+        save(f"{stem}-overlay.png", big(im.overlay(raw[0], cam)))
+    elif method == "occlusion":
+        win = window or max(2, min(H, W) // 7)
+        stride = 1 if max(H, W) <= 64 else max(1, win // 4)
+        grey = ex.norm(torch.full((1, C, 1, 1), 0.5))
+        occ = explain.Occlusion(m)
+        attr = occ.attribute(x, target=t, window=win, stride=stride, baseline=grey)[0, 0]
+        maps = occ.probability_map(x, target=t, window=win, stride=win, baseline=grey)
+        prob, predmap = maps.upsampled((H, W))
+        rec.update(window=win, stride=stride)
+        save(f"{stem}.png", big(im.heatmap(attr, "RdBu_r", mode="symmetric")))
+        save(f"{stem}-probability.png", big(im.colorize(prob[0].numpy(), "viridis")))
+        n = max(10, probs.numel())
+        save(f"{stem}-predicted.png", big(im.colorize(predmap[0].numpy() / (n - 1), "tab10" if n <= 10 else "tab20")))
+        rec["occluded_predictions"] = sorted({ex.class_name(int(v)) for v in maps.predicted.flatten()})
+    return rec
+
+
+def _maximize(ex, rec, save, big, layer, target, steps, seed):
+    from cnnlab import explain
+
+    C, H, W = ex.input_shape
+    preset = "imagenet" if min(H, W) >= 96 else "mnist"
+    kw = dict(shape=(C, H, W), mean=list(ex.mean), std=list(ex.std), preset=preset, seed=seed)
+    if steps is not None:
+        kw["steps"] = steps
+    rec.update(preset=preset)
+    if layer is not None and target is None:
+        mod = explain.resolve_layer(ex.model, layer)
+        if isinstance(mod, nn.Linear):
+            units, kind = list(range(min(16, mod.out_features))), "neuron"
+        else:
+            k = getattr(mod, "out_channels", None) or 16
+            units, kind = list(range(min(16, k))), "filter"
+        res = explain.maximize(ex.model, layer, unit=units, kind=kind, **kw)
+        rec.update(layer=layer, kind=kind, units=units, final_values=res.final_value)
+        save(f"maximize-{_safe(layer)}.png", im.grid([im.to_rgb8(i) for i in res.image], ncol=8,
+                                                     scale=im.auto_factor(H, W, target=96)))
+        return rec
+    t = resolve_class(ex, target)
+    units = [t] if t is not None else list(range(min(10, len(ex.classes) or 10)))
+    for lam, suffix in ((0.0, ""), (1.0, "-l1")):
+        res = explain.maximize(ex.model, layer, unit=units, kind="class", l1=lam, **kw)
+        name = f"maximize-class-{_safe(ex.class_name(units[0]))}{suffix}.png" if len(units) == 1 else f"maximize-classes{suffix}.png"
+        save(name, im.grid([im.to_rgb8(i) for i in res.image], ncol=min(5, len(units)), scale=im.auto_factor(H, W, target=96)))
+        rec.setdefault("final_values", {})["l1" if lam else "plain"] = res.final_value
+    rec.update(kind="class", units=units)
+    return rec
+
+
+def _first_conv_name(model: nn.Module) -> str:
+    for n, mod in model.named_modules():
+        if isinstance(mod, nn.Conv2d):
+            return n
+    raise ConfigError("the model has no nn.Conv2d layer; pass `--layer`")
+
+
+def _name_of(model: nn.Module, layer: nn.Module) -> str:
+    from cnnlab.explain._core import layer_name
+
+    return layer_name(model, layer)
+
+
+def _safe(s: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(s)).strip("_") or "x"
