@@ -47,4 +47,6 @@ def verify_command(
     else:
         typer.echo(render(report))
     if not report.ok:
-        raise typer.Exit(1)
+        # SystemExit, not typer.Exit: the app runs click with standalone_mode=False, where an Exit's
+        # code is returned by app() and not seen by cnnlab.cli.app.main
+        raise SystemExit(1)

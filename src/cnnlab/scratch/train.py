@@ -147,12 +147,12 @@ def train_mnist(model: str = "lecture_cnn", *, epochs: int = 3, batch_size: int 
         from threadpoolctl import threadpool_limits
 
         limiter = threadpool_limits(limits=threads)
+    net = create(model, seed=seed).astype(np.float32)
     with limiter:
         splits = load_mnist()
         x, y = splits["train"]
         if limit is not None:
             x, y = x[:limit], y[:limit]
-        net = create(model, seed=seed).astype(np.float32)
         history = fit(net, x, y, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
                       lr_decay=lr_decay, validation=splits["valid"], seed=seed, log=log)
         test_loss, test_acc = evaluate(net, *splits["test"])
