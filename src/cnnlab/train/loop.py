@@ -31,7 +31,11 @@ from cnnlab.train import runs
 
 
 class Callback:
-    """Hooks called by :func:`fit` (all no-ops by default); ``state`` is the live :class:`TrainState`."""
+    """Hooks called by :func:`fit` (all no-ops by default); ``state`` is the live :class:`TrainState`.
+
+    A callback ends training after the current epoch by setting ``state.stop_training = True`` (Keras'
+    ``model.stop_training``).
+    """
 
     def on_step_end(self, state: "TrainState") -> None:
         """After every optimiser step."""
@@ -56,6 +60,7 @@ class TrainState:
         self.best_state: dict | None = None
         self.wait = 0
         self.stopped_epoch: int | None = None
+        self.stop_training = False  # set by a callback: stop after this epoch
 
     def to_dict(self) -> dict:
         return {"epoch": self.epoch, "step": self.step, "global_step": self.global_step,
@@ -63,7 +68,7 @@ class TrainState:
                 "torch_rng_state": torch.get_rng_state(),
                 "cuda_rng_states": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 "sums": dict(self.sums), "best_value": self.best_value, "best_epoch": self.best_epoch,
-                "best_state": self.best_state, "wait": self.wait}
+                "best_state": self.best_state, "wait": self.wait, "stopped_epoch": self.stopped_epoch}
 
     def load_dict(self, d: dict) -> None:
         self.epoch, self.step, self.global_step = int(d["epoch"]), int(d["step"]), int(d["global_step"])
@@ -76,6 +81,7 @@ class TrainState:
         self.sums = dict(d["sums"])
         self.best_value, self.best_epoch = d["best_value"], d["best_epoch"]
         self.best_state, self.wait = d["best_state"], int(d["wait"])
+        self.stopped_epoch = d.get("stopped_epoch")
 
 
 def _describe(model: nn.Module) -> dict | None:
@@ -263,6 +269,7 @@ def _fit(model, ds, cfg: FitConfig, ckpt, desc, out: Path | None, ctx, callbacks
     bar = Progress(progress and ctx.is_main, cfg.epochs, steps_per_epoch)
     monitor = cfg.monitor if n_val else cfg.monitor[4:]
     maximize = monitor.endswith("accuracy")
+    stop_reason = "early_stopping"
     try:
         while state.epoch < cfg.epochs and state.stopped_epoch is None:
             epoch = state.epoch
@@ -349,12 +356,15 @@ def _fit(model, ds, cfg: FitConfig, ckpt, desc, out: Path | None, ctx, callbacks
             bar.end_epoch(logs)
             for cb in callbacks:
                 cb.on_epoch_end(state, logs)
+            if state.stop_training and state.stopped_epoch is None and state.epoch < cfg.epochs:
+                state.stopped_epoch = epoch + 1
+                stop_reason = "callback"
     finally:
         bar.close()
 
     history.best_epoch = state.best_epoch
     history.stopped_epoch = state.stopped_epoch
-    history.stop_reason = "early_stopping" if state.stopped_epoch else "completed"
+    history.stop_reason = stop_reason if state.stopped_epoch else "completed"
     if cfg.restore_best_weights and state.best_state is not None:
         apply_state(model, state.best_state, "the best epoch")
         model.to(memory_format=fmt)

@@ -1,0 +1,53 @@
+"""Accuracy targets on the full datasets (slow: minutes on 2 CPU cores; `make test-slow`)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import torch
+
+from cnnlab import data, zoo
+from cnnlab.train import demo, evaluate, fit
+
+pytestmark = pytest.mark.slow
+
+
+def _train(model_name, dataset, **overrides):
+    ds = data.load(dataset)
+    torch.manual_seed(0)
+    model = zoo.create(model_name)
+    start = time.perf_counter()
+    history = fit(model, ds, progress=False, **dict(demo.DEMO_RECIPE, **overrides))
+    wall = time.perf_counter() - start
+    acc = evaluate(model, ds, confusion=False)["accuracy"]
+    print(f"{model_name} on {dataset}: test accuracy {100 * acc:.2f}% after {len(history)} epochs, {wall:.1f}s")
+    return acc, history
+
+
+def test_lecture_cnn_reaches_99_percent_on_mnist_within_5_epochs():
+    acc, history = _train("lecture_cnn", "mnist", epochs=5)
+    assert len(history) <= 5 and acc >= 0.990
+
+
+def test_lenet5_reaches_98_9_percent_on_mnist():
+    acc, _ = _train("lenet5", "mnist", epochs=5)
+    assert acc >= 0.989
+
+
+def test_lecture_cnn_reaches_90_percent_on_fashion_mnist():
+    acc, _ = _train("lecture_cnn", "fashion-mnist", epochs=8)
+    assert acc >= 0.90
+
+
+def test_demo_command_end_to_end(tmp_path, capsys):
+    from cnnlab.cli.app import main
+
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--no-report"]) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("test accuracy"))
+    assert float(line.split()[2].rstrip("%")) >= 99.0
+    assert f"run folder: {tmp_path / 'demo'}" in out
+    cfg = json.loads((tmp_path / "demo" / "config.json").read_text())
+    assert cfg["model"] == "lecture_cnn" and cfg["data"]["name"] == "mnist"
