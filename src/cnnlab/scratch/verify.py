@@ -34,15 +34,19 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().to(torch.float64).numpy().copy()
 
 
-def _conv(m, cls):
+def _conv2d(m):
     if m.padding_mode != "zeros":
         raise ConfigError(f"padding_mode={m.padding_mode!r} (only 'zeros')")
-    k = m.kernel_size if cls is sm.Conv2d else m.kernel_size[0]
-    layer = cls(m.in_channels, m.out_channels, k, m.stride, m.padding, m.dilation, m.groups,
-                m.bias is not None)
-    layer.stride, layer.padding, layer.dilation = (m.stride, m.padding, m.dilation) if cls is sm.Conv2d \
-        else (m.stride[0], m.padding if isinstance(m.padding, str) else m.padding[0], m.dilation[0])
-    return layer
+    return sm.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation,
+                     m.groups, m.bias is not None)
+
+
+def _conv1d(m):
+    if m.padding_mode != "zeros":
+        raise ConfigError(f"padding_mode={m.padding_mode!r} (only 'zeros')")
+    padding = m.padding if isinstance(m.padding, str) else m.padding[0]
+    return sm.Conv1d(m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0], padding,
+                     m.dilation[0], m.groups, m.bias is not None)
 
 
 def _maxpool(m):
@@ -66,7 +70,8 @@ def _flatten(m):
 def _batchnorm(m):
     if not m.track_running_stats:
         raise ConfigError("track_running_stats=False")
-    return sm.BatchNorm(m.num_features, m.eps, m.momentum, m.affine)
+    # momentum=None (cumulative average) only changes the running statistics, which are not compared
+    return sm.BatchNorm(m.num_features, m.eps, 0.1 if m.momentum is None else m.momentum, m.affine)
 
 
 def _zeropad(m):
@@ -74,8 +79,8 @@ def _zeropad(m):
 
 
 MAPPERS = {
-    nn.Conv2d: lambda m: _conv(m, sm.Conv2d),
-    nn.Conv1d: lambda m: _conv(m, sm.Conv1d),
+    nn.Conv2d: _conv2d,
+    nn.Conv1d: _conv1d,
     nn.MaxPool2d: _maxpool,
     nn.AvgPool2d: _avgpool,
     nn.LPPool2d: lambda m: sm.LPPool2d(m.norm_type, m.kernel_size, m.stride, m.ceil_mode),
