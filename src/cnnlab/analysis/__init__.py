@@ -2,7 +2,8 @@
 
 Collect → record → render: :func:`summary` (``collect``/``summarize``, torch) fills plain records
 (``records``, no torch), which pure functions render as text, markdown, JSON or HTML (``render``, no
-torch). Names load lazily so ``import cnnlab.analysis.render`` never imports torch.
+torch). Names load lazily so ``import cnnlab.analysis.render`` never imports torch; ``render`` is
+that submodule (its dispatcher: ``cnnlab.analysis.render.render`` or ``Summary.render``).
 
 >>> import cnnlab
 >>> s = cnnlab.summary(model, (1, 28, 28))      # doctest: +SKIP
@@ -17,7 +18,6 @@ _LAZY = {
     "summary": "cnnlab.analysis.summarize:summary",
     "Summary": "cnnlab.analysis.records:Summary",
     "LayerRecord": "cnnlab.analysis.records:LayerRecord",
-    "render": "cnnlab.analysis.render:render",
     "to_text": "cnnlab.analysis.render:to_text",
     "to_markdown": "cnnlab.analysis.render:to_markdown",
     "to_json": "cnnlab.analysis.render:to_json",

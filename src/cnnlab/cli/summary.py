@@ -35,7 +35,7 @@ def summary_command(
 ) -> None:
     """Print the summary of MODEL: per layer shape, params, MACs, FLOPs, receptive field, memory."""
     from cnnlab import spec
-    from cnnlab.analysis import render, summary
+    from cnnlab.analysis import summary
     from cnnlab.analysis.render import FORMATS
     from cnnlab.errors import ConfigError
 
@@ -46,4 +46,4 @@ def summary_command(
     name = (desc or {}).get("zoo") if isinstance(desc, dict) else None
     s = summary(net, shape, batch_size=batch_size, depth=depth, profile=profile,
                 name=name or type(net).__name__)
-    typer.echo(render(s, format), nl=False)
+    typer.echo(s.render(format), nl=False)
