@@ -111,6 +111,13 @@ def test_bad_options(kwargs, message):
         summary(lecture_cnn(), (1, 28, 28), **kwargs)
 
 
+def test_profiling_a_meta_model_is_refused():
+    with torch.device("meta"):
+        model = lecture_cnn()
+    with pytest.raises(ConfigError, match=r"`profile=True` times real kernels; the model is on the meta device"):
+        summary(model, (1, 28, 28), profile=True)
+
+
 def test_model_must_be_a_module():
     with pytest.raises(TypeError, match="`model` must be a torch.nn.Module; got function"):
         summary(lambda x: x, (1, 28, 28))

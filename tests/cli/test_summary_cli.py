@@ -33,6 +33,13 @@ def test_json_prints_one_contract_document(capsys):
     assert [c["receptive_field"] for c in convs] == [3, 8, 18]
 
 
+def test_works_after_the_render_submodule_is_imported(capsys):
+    import cnnlab.analysis.render  # noqa: F401  (once shadowed a lazy `render` function)
+
+    code, out, _ = _run(capsys, "lecture_cnn", "-f", "json")
+    assert code == 0 and json.loads(out)["total_params"] == 93_322
+
+
 def test_text_markdown_html(capsys):
     code, text, _ = _run(capsys, "lecture_cnn")
     assert code == 0 and text.startswith('Model: "lecture_cnn"') and "Total MACs:" in text

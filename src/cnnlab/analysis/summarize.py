@@ -112,6 +112,9 @@ def summary(model: nn.Module, input_shape: Sequence[int], *, batch_size: int = 1
     dtype = dtype or _model_dtype(model)
     home = _model_device(model)
     meta_first, run_device = _plan_device(device, home)
+    if profile and home.type == "meta":
+        raise ConfigError("`profile=True` times real kernels; the model is on the meta device "
+                          "(build it on a real device, e.g. 'cpu')")
 
     notes: List[str] = []
     with C.eval_mode(model):
