@@ -116,6 +116,7 @@ CASES_1D = [dict(N=2, C=2, F=3, L=9, K=3, stride=2, padding=1, dilation=1, group
             dict(N=1, C=1, F=1, L=5, K=5, stride=1, padding="valid", dilation=1, groups=1)]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")
 @pytest.mark.parametrize("case", CASES_1D)
 def test_conv1d_matches_torch_fd_and_loops(case):
     rng = np.random.default_rng(3)
