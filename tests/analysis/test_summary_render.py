@@ -128,3 +128,10 @@ def test_renderers_never_import_torch(lecture, tmp_path):
 def test_layer_lookup_error(lecture):
     with pytest.raises(KeyError, match="no layer named 'nope'"):
         lecture.layer("nope")
+
+
+def test_human_numbers():
+    from cnnlab.analysis.render import human, human_bytes
+
+    assert (human(2_794_240, "MACs"), human(32, "MACs"), human(1.5e9)) == ("2.79 MMACs", "32 MACs", "1.50 G")
+    assert (human_bytes(1536), human_bytes(100), human_bytes(3 * 2**20)) == ("1.50 KiB", "100 B", "3.00 MiB")

@@ -84,7 +84,8 @@ ZERO_COST_OPS = {
     "view", "_unsafe_view", "reshape", "_reshape_alias", "alias", "as_strided", "t", "transpose",
     "permute", "expand", "squeeze", "unsqueeze", "flatten", "unflatten", "view_as_real",
     "view_as_complex", "diagonal", "unfold", "slice", "select", "narrow", "split",
-    "split_with_sizes", "unbind", "chunk", "movedim", "detach", "lift_fresh", "lift_fresh_copy",
+    "split_with_sizes", "unbind", "chunk", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk",
+    "movedim", "detach", "lift_fresh", "lift_fresh_copy",
     # copies, layout and dtype changes
     "contiguous", "clone", "copy", "_to_copy", "to", "_copy_from", "_copy_from_and_resize",
     "set", "resize", "as_strided_scatter", "view_copy", "slice_scatter", "select_scatter",

@@ -18,11 +18,11 @@ FORMATS = ("text", "markdown", "json", "html")
 
 
 def human(n: float, unit: str = "") -> str:
-    """``1234567`` → ``"1.23 M"`` (decimal prefixes, for counts)."""
+    """``human(1234567, "MACs")`` → ``"1.23 MMACs"`` (decimal prefixes, for counts)."""
     for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
         if abs(n) >= factor:
             return f"{n / factor:.2f} {prefix}{unit}"
-    return f"{n:g} {unit}".rstrip() if unit else f"{n:g}"
+    return f"{n:g} {unit}".rstrip()
 
 
 def human_bytes(n: float) -> str:
@@ -117,8 +117,8 @@ def totals(s: Summary) -> List[tuple]:
         ("Total params", f"{s.total_params:,}"),
         ("Trainable params", f"{s.trainable_params:,}"),
         ("Non-trainable params", f"{s.non_trainable_params:,}"),
-        ("Total MACs", f"{s.total_macs:,} ({human(s.total_macs)}MACs)"),
-        ("Total FLOPs", f"{s.total_flops:,} ({human(s.total_flops)}FLOPs)"),
+        ("Total MACs", f"{s.total_macs:,} ({human(s.total_macs, 'MACs')})"),
+        ("Total FLOPs", f"{s.total_flops:,} ({human(s.total_flops, 'FLOPs')})"),
         ("Receptive field", f"{_axes(s.receptive_field)} (largest before global pooling; "
                             "* = largest of merged paths)"),
         ("Input size", human_bytes(s.input_bytes)),
