@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from cnnlab.cli.app import main
@@ -92,3 +93,25 @@ def test_scratch_train_rejects_bad_options_before_loading_data(capsys):
     assert "unknown scratch model 'alexnet'; known: lecture_cnn, lenet5" in capsys.readouterr().err
     assert main(["scratch", "train", "--epochs", "0"]) == 2
     assert "`--epochs` and `--batch-size` must be ≥ 1; got 0, 64" in capsys.readouterr().err
+
+
+def test_verify_a_run_folder_uses_its_weights(tmp_path, capsys):
+    spec = _spec_or_skip()
+    import torch
+    from safetensors.torch import save_file
+
+    model = spec.build({"zoo": "lenet5", "kwargs": {}})
+    with torch.no_grad():
+        model.classifier[0].weight.mul_(3.0)          # weights a fresh model would not have
+    spec.save(model, tmp_path / "model.json")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "weights.safetensors"))
+    assert main(["verify", str(tmp_path), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"]
+    # the copied weights are the trained ones: the dense layer's output scale reflects the ×3
+    fresh = spec.build({"zoo": "lenet5", "kwargs": {}})
+    from cnnlab.scratch.verify import to_scratch
+
+    _, net = to_scratch(spec.resolve(str(tmp_path))[0])
+    assert np.allclose(net.layers[7].params["weight"], model.classifier[0].weight.detach().numpy())
+    assert not np.allclose(net.layers[7].params["weight"], fresh.classifier[0].weight.detach().numpy())
