@@ -355,3 +355,23 @@ def test_fused_attention_counts_like_its_decomposition():
         meta, real = summary(model, shape, device="meta"), summary(model, shape, device="cpu")
         assert meta.total_macs == real.total_macs == macs
         assert meta.uncounted_ops == real.uncounted_ops == []
+
+
+def test_modules_never_called_keep_their_params():
+    class WithAux(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 3)
+            self.aux = nn.Sequential(nn.Flatten(), nn.Linear(8, 3))  # only used in training
+
+        def forward(self, x):
+            return self.conv(x)
+
+    s = summary(WithAux(), (1, 4, 4))
+    assert s.total_params == 20 + 27
+    aux = s.layer("aux", call=0)
+    assert aux.output_shape is None and aux.params == 0 and s.layer("aux.1", call=0).params == 27
+    assert sum(r.params for r in s.layers) == s.total_params
+    assert "aux.1 (not called) (Linear)" in str(s)
+    folded = summary(WithAux(), (1, 4, 4), depth=1)
+    assert folded.layer("aux", call=0).params == 27

@@ -64,6 +64,12 @@ def test_json_description_file(capsys, tmp_path):
     assert code == 0 and json.loads(out)["total_params"] == 61_706
 
 
+def test_run_folder(capsys, tmp_path):
+    spec.save(zoo.create("lecture_cnn"), tmp_path / "model.json")  # a run folder holds model.json
+    code, out, _ = _run(capsys, str(tmp_path), "-f", "json")
+    assert code == 0 and json.loads(out)["total_macs"] == 2_794_240
+
+
 def test_profile_adds_time_columns(capsys):
     code, out, _ = _run(capsys, "lecture_cnn", "--profile")
     assert code == 0 and "Fwd ms" in out and "Bwd ms" in out and "matmul peak" in out
