@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -121,3 +123,13 @@ def test_profiling_a_meta_model_is_refused():
 def test_model_must_be_a_module():
     with pytest.raises(TypeError, match="`model` must be a torch.nn.Module; got function"):
         summary(lambda x: x, (1, 28, 28))
+
+
+@pytest.mark.parametrize("model, shape, axes", [
+    (nn.Conv1d(2, 2, 3), (8,), "2 axes (C, L)"),
+    (nn.MaxPool2d(2), (4, 4), "3 axes (C, H, W)"),
+    (nn.AvgPool3d(2), (4, 4, 4), "4 axes (C, D, H, W)"),
+])
+def test_missing_axis_for_conv_and_pool(model, shape, axes):
+    with pytest.raises(ShapeError, match=rf"`input_shape` must have {re.escape(axes)} for layer '\(model\)'"):
+        summary(model, shape)

@@ -174,16 +174,18 @@ def _tensors(out: Any) -> List[torch.Tensor]:
     return []
 
 
-_SPATIAL_MODULES = (nn.modules.conv._ConvNd, nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)
+_POOL_DIMS = {nn.MaxPool1d: 1, nn.AvgPool1d: 1, nn.MaxPool2d: 2, nn.AvgPool2d: 2, nn.MaxPool3d: 3, nn.AvgPool3d: 3}
 
 
 def _check_rank(name: str, module: nn.Module, args) -> None:
     """torch treats a conv/pool input one axis short as *unbatched*; here, where the batch axis is
     always added, that means ``input_shape`` lacks an axis: say so instead of failing layers later."""
-    if not isinstance(module, _SPATIAL_MODULES) or not args or not isinstance(args[0], torch.Tensor):
+    if isinstance(module, nn.modules.conv._ConvNd):
+        dims = len(module.kernel_size)
+    else:
+        dims = next((d for cls, d in _POOL_DIMS.items() if isinstance(module, cls)), 0)
+    if not dims or not args or not isinstance(args[0], torch.Tensor):
         return
-    ks = module.kernel_size
-    dims = len(ks) if isinstance(ks, tuple) else int(type(module).__name__[-2])
     x = args[0]
     if x.dim() == dims + 1:
         axes = {1: "C, L", 2: "C, H, W", 3: "C, D, H, W"}.get(dims, "C, ...")
