@@ -5,9 +5,11 @@ Collect → record → render: :func:`summary` (``collect``/``summarize``, torch
 torch). Names load lazily so ``import cnnlab.analysis.render`` never imports torch; ``render`` is
 that submodule (its dispatcher: ``cnnlab.analysis.render.render`` or ``Summary.render``).
 
->>> import cnnlab
->>> s = cnnlab.summary(model, (1, 28, 28))      # doctest: +SKIP
->>> print(s)                                     # Keras-like table with MACs, FLOPs, RF columns
+Example (any ``nn.Module``)::
+
+    s = cnnlab.summary(model, (1, 28, 28))
+    print(s)                  # Keras-like table with MACs, FLOPs, receptive-field and memory columns
+    s.to_dict()               # the JSON contract of ``cnnlab summary --format json``
 """
 
 from __future__ import annotations

@@ -63,7 +63,10 @@ def summary(model: nn.Module, input_shape: Sequence[int], *, batch_size: int = 1
     otherwise) in eval mode; every aten op is attributed to the innermost module calling it, so
     functional code (``F.conv2d``, ``x @ w``) counts like modules. MACs count conv/matmul
     multiply-accumulates; FLOPs are 2 × MACs plus the other ops by the rules of
-    :mod:`cnnlab.analysis.opcount`; ops without a rule are listed in ``uncounted_ops``.
+    :mod:`cnnlab.analysis.opcount`; ops without a rule are listed in ``uncounted_ops``. Receptive
+    field, jump and start follow the executed graph (:mod:`cnnlab.analysis.fields`): at a residual
+    add or a concatenation the largest path wins and the row is marked ``rf_merged``. Memory: each
+    row's output bytes, and the bytes every op of the forward allocates (views/in-place excluded).
 
     Args:
         model: any ``torch.nn.Module``; its hooks and ``training`` flags are left as they were.
