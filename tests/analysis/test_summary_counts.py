@@ -375,3 +375,12 @@ def test_modules_never_called_keep_their_params():
     assert "aux.1 (not called) (Linear)" in str(s)
     folded = summary(WithAux(), (1, 4, 4), depth=1)
     assert folded.layer("aux", call=0).params == 27
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    import cnnlab.analysis.summarize as mod
+
+    result = doctest.testmod(mod)
+    assert result.attempted >= 3 and result.failed == 0
