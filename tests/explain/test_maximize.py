@@ -92,7 +92,7 @@ def test_filter_objective_is_the_layer_output_even_before_an_in_place_relu(train
 
 def test_a_list_of_units_is_one_independent_image_per_unit(trained_cnn):
     start = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(2))
-    kw = dict(start=start, steps=15, jitter=1, l1=0.5, tv=0.1, seed=5)
+    kw = dict(start=start, steps=15, jitter=1, scale=0.1, rotate=10.0, l1=0.5, tv=0.1, seed=5)
     both = maximize(trained_cnn, "features.3", unit=[3, 9], **kw)
     assert both.image.shape == (2, 1, 8, 8) and len(both.final_value) == 2
     for i, u in enumerate((3, 9)):

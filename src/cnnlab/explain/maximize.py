@@ -66,7 +66,7 @@ def _transform(x: torch.Tensor, gen: torch.Generator, jitter: int, scale: float,
         s = 1.0 + (torch.rand((), generator=gen).item() * 2 - 1) * scale
         a = math.radians((torch.rand((), generator=gen).item() * 2 - 1) * rotate)
         theta = torch.tensor([[math.cos(a) / s, -math.sin(a) / s, 0.0], [math.sin(a) / s, math.cos(a) / s, 0.0]],
-                             dtype=x.dtype, device=x.device)[None]
+                             dtype=x.dtype, device=x.device)[None].expand(x.shape[0], -1, -1)
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     return x
