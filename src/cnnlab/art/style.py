@@ -1,0 +1,228 @@
+"""Neural style transfer (Gatys, Ecker & Bethge, CVPR 2016), made fast on a small CPU.
+
+Solve for an image whose feature maps match the content image's at the content layers and whose
+Gram matrices match the style image's at the style layers (losses in :mod:`cnnlab.art.losses`), with a
+total-variation term against high-frequency noise. What makes it fast (see ``benchmarks/art_speed.py``):
+
+- the network runs only up to the last layer the losses need (:class:`FeatureExtractor`);
+- the targets (content maps, style Grams) are computed once per resolution under ``no_grad``;
+- coarse-to-fine: most optimiser steps run at a lower resolution, where a step costs a fraction of a
+  full-size one, and the result is upsampled to start the next, finer stage;
+- projected L-BFGS (pixels kept in [0, 1] at every evaluation) converges in few evaluations.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+
+from cnnlab.art.color import preserve_color as _preserve_color
+from cnnlab.art.features import FeatureExtractor
+from cnnlab.art.images import load_image, resize, resize_long_side
+from cnnlab.art.losses import content_loss, gram_matrix, style_loss, tv_loss
+from cnnlab.art.presets import ArtModel, resolve_model
+from cnnlab.errors import ConfigError
+
+OPTIMIZERS = ("lbfgs", "adam")
+LINE_SEARCH = "strong_wolfe"
+INITS = ("content", "noise")
+
+
+@dataclass
+class StyleRecord:
+    """Losses after one loss evaluation (weighted, as optimised)."""
+
+    step: int
+    height: int
+    width: int
+    content: float
+    style: float
+    tv: float
+    total: float
+
+
+@dataclass
+class StyleResult:
+    """Output of :func:`style_transfer`: the image (1, 3, H, W) in [0, 1] and the loss curve."""
+
+    image: torch.Tensor
+    history: list[StyleRecord] = field(default_factory=list)
+    seconds: float = 0.0
+    final: dict[str, float] = field(default_factory=dict)  # losses of the returned image at full size
+
+
+class StyleObjective:
+    """The weighted Gatys objective of an image against one content and one style image.
+
+    Targets are computed once, without gradients, at construction. Calling the objective on an image
+    (1, 3, H, W) returns a dict of scalar tensors ``content``, ``style``, ``tv`` (already weighted) and
+    ``total``.
+    """
+
+    def __init__(self, extractor: FeatureExtractor, content: torch.Tensor, style: torch.Tensor, *,
+                 content_layers: Sequence[str], style_layers: Sequence[str],
+                 style_layer_weights: Sequence[float] | None = None, content_weight: float = 1.0,
+                 style_weight: float = 1.0, tv_weight: float = 0.0):
+        self.extractor = extractor
+        self.content_layers = list(content_layers)
+        self.style_layers = list(style_layers)
+        w = list(style_layer_weights) if style_layer_weights is not None else [1.0] * len(self.style_layers)
+        if len(w) != len(self.style_layers):
+            raise ConfigError(f"`style_layer_weights` needs one weight per style layer ({len(self.style_layers)}); got {len(w)}")
+        self.style_layer_weights = w
+        self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
+        with torch.no_grad():
+            cf = extractor(content)
+            sf = extractor(style)
+        self.content_targets = {name: cf[name].detach() for name in self.content_layers}
+        self.gram_targets = {name: gram_matrix(sf[name]).detach() for name in self.style_layers}
+        # Relative errors: each layer's loss is divided by the mean square of its target, so the
+        # weights mean the same for every network and layer (raw Gram magnitudes differ by orders).
+        self.content_scale = {n: 1.0 / float(t.pow(2).mean().clamp_min(1e-12)) for n, t in self.content_targets.items()}
+        self.style_scale = {n: 1.0 / float(g.pow(2).mean().clamp_min(1e-12)) for n, g in self.gram_targets.items()}
+
+    def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        feats = self.extractor(x)
+        c = sum(self.content_scale[n] * content_loss(feats[n], self.content_targets[n]) for n in self.content_layers)
+        s = sum(w * self.style_scale[n] * style_loss(feats[n], self.gram_targets[n])
+                for n, w in zip(self.style_layers, self.style_layer_weights))
+        t = tv_loss(x) if self.tv_weight else x.new_zeros(())
+        parts = {"content": self.content_weight * c, "style": self.style_weight * s, "tv": self.tv_weight * t}
+        parts["total"] = parts["content"] + parts["style"] + parts["tv"]
+        return parts
+
+
+def _split_steps(steps: int, scales: Sequence[float]) -> list[int]:
+    """Evaluations per stage: coarser stages get more (they are cheaper), the finest gets ``steps``·share."""
+    if len(scales) == 1:
+        return [steps]
+    # Equal compute per stage would give coarse stages (1/s²)x more steps; half of that keeps enough
+    # full-resolution steps to restore detail.
+    raw = [1.0 / (s * s) ** 0.5 for s in scales]
+    total = sum(raw)
+    counts = [max(1, round(steps * r / total)) for r in raw]
+    return counts
+
+
+def style_transfer(content, style, model: str | torch.nn.Module | ArtModel = "vgg16_bn", *,
+                   content_layers: Sequence[str] | None = None, style_layers: Sequence[str] | None = None,
+                   style_layer_weights: Sequence[float] | None = None, content_weight: float = 1.0,
+                   style_weight: float | None = None, tv_weight: float | None = None, size: int = 256,
+                   steps: int = 150, scales: Sequence[float] = (0.5, 1.0), optimizer: str = "lbfgs",
+                   lr: float = 0.02, init: str = "content", preserve_color: bool = False,
+                   preprocess=None, channels_last: bool = True, bf16: bool = False, seed: int = 0,
+                   callback: Callable[[StyleRecord, int], None] | None = None) -> StyleResult:
+    """Paint ``content`` in the style of ``style``.
+
+    Args:
+        content, style: images (path, ``skimage:NAME``, PIL, array or tensor in [0, 1]).
+        model: preset name (``vgg16_bn`` = easyocr VGG16-BN trunk, ``vgg16`` = HED VGG16, ...), an
+            :class:`ArtModel`, or any module (then pass ``preprocess`` and the layer names).
+        content_layers, style_layers: layer names or aliases (defaults from the preset).
+        style_layer_weights: one weight per style layer (default equal).
+        content_weight, style_weight, tv_weight: loss weights (style/TV defaults from the preset).
+        size: longer side of the output in pixels.
+        steps: total number of loss evaluations over all stages.
+        scales: resolutions of the coarse-to-fine stages relative to ``size``, ending with 1.0.
+        optimizer: ``"lbfgs"`` (projected onto [0, 1]) or ``"adam"`` (learning rate ``lr``).
+        init: ``"content"`` or ``"noise"`` (uniform noise, seeded).
+        preserve_color: keep the content's colours (luminance-only transfer, Gatys et al. 2016).
+        channels_last, bf16: execution options of the feature network (bf16 is slower on CPUs without
+            native bf16; measured in ``benchmarks/art_speed.py``).
+        callback: called as ``callback(record, total_steps)`` after every loss evaluation.
+
+    Returns:
+        :class:`StyleResult` with the image (1, 3, H, W) in [0, 1], the loss history and
+        ``final`` = the weighted losses of the returned image at full size.
+
+    Raises:
+        ConfigError: unknown optimiser/init, bad scales or steps; UnknownNameError: unknown layer.
+        DataError: unreadable image.
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ConfigError(f"`optimizer` must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
+    if init not in INITS:
+        raise ConfigError(f"`init` must be one of {', '.join(INITS)}; got {init!r}")
+    scales = [float(s) for s in scales]
+    if not scales or scales[-1] != 1.0 or any(not 0 < s <= 1 for s in scales) or scales != sorted(scales):
+        raise ConfigError(f"`scales` must increase within (0, 1] and end with 1.0; got {scales}")
+    if steps < len(scales):
+        raise ConfigError(f"`steps` must be at least the number of stages ({len(scales)}); got {steps}")
+    start = time.perf_counter()
+    content_img = resize_long_side(load_image(content, name="content"), size)
+    style_img = load_image(style, name="style")
+    art = resolve_model(model, preprocess=preprocess)
+    content_layers = list(content_layers or art.content_layers)
+    style_layers = list(style_layers or art.style_layers)
+    style_weight = art.style_weight if style_weight is None else style_weight
+    tv_weight = art.tv_weight if tv_weight is None else tv_weight
+    wanted = list(dict.fromkeys(content_layers + style_layers))
+    extractor = FeatureExtractor(art.net, wanted, art.preprocess, aliases=art.aliases,
+                                 channels_last=channels_last, bf16=bf16)
+    H, W = content_img.shape[-2:]
+    generator = torch.Generator().manual_seed(seed)
+    counts = _split_steps(steps, scales)
+    history: list[StyleRecord] = []
+    x = None
+    for scale, n in zip(scales, counts):
+        hw = (max(8, round(H * scale)), max(8, round(W * scale)))
+        c_img = resize(content_img, hw)
+        s_img = resize_long_side(style_img, max(hw))
+        objective = StyleObjective(extractor, c_img, s_img, content_layers=content_layers,
+                                   style_layers=style_layers, style_layer_weights=style_layer_weights,
+                                   content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight)
+        if x is None:
+            x = c_img.clone() if init == "content" else torch.rand(c_img.shape, generator=generator)
+        else:
+            x = resize(x, hw).clamp(0, 1)
+        x = x.contiguous().requires_grad_(True)
+
+        def record(parts, hw=hw):
+            rec = StyleRecord(len(history) + 1, hw[0], hw[1], *(float(parts[k].detach()) for k in ("content", "style", "tv", "total")))
+            history.append(rec)
+            if callback is not None:
+                callback(rec, sum(counts))
+
+        if optimizer == "lbfgs":
+            _lbfgs(x, objective, n, record)
+        else:
+            _adam(x, objective, n, lr, record)
+        x = x.detach().clamp(0, 1)
+    if preserve_color:
+        x = _preserve_color(x, content_img)
+    with torch.no_grad():
+        final = {k: float(v) for k, v in objective(x).items()}
+    return StyleResult(image=x, history=history, seconds=time.perf_counter() - start, final=final)
+
+
+def _lbfgs(x: torch.Tensor, objective: StyleObjective, n: int, record) -> None:
+    # The loss is taken of clamp(x, 0, 1): a well-defined function of the free variable x whose value is
+    # that of the valid image, so the strong-Wolfe line search can be used. (Optimising x unclamped and
+    # clipping at the end undoes much of the progress; clipping x inside the closure, as the PyTorch
+    # tutorial does, moves the points the line search evaluates.) x is clipped after the stage.
+    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=n, max_eval=n, history_size=50, tolerance_grad=0.0,
+                            tolerance_change=0.0, line_search_fn=LINE_SEARCH)
+
+    def closure():
+        opt.zero_grad()
+        parts = objective(x.clamp(0, 1))
+        parts["total"].backward()
+        record(parts)
+        return parts["total"]
+
+    opt.step(closure)
+
+
+def _adam(x: torch.Tensor, objective: StyleObjective, n: int, lr: float, record) -> None:
+    opt = torch.optim.Adam([x], lr=lr)
+    for _ in range(n):
+        opt.zero_grad()
+        parts = objective(x)
+        parts["total"].backward()
+        opt.step()
+        with torch.no_grad():
+            x.clamp_(0, 1)
+        record(parts)

@@ -1,0 +1,58 @@
+"""``cnnlab style``: neural style transfer (Gatys) with the offline VGG16 trunks."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from cnnlab.cli.app import app
+
+
+@app.command("style")
+def style_command(
+    content: str = typer.Argument(..., help="content image path or skimage:NAME"),
+    style: str = typer.Argument(..., help="style image path or skimage:NAME"),
+    output: str = typer.Option(..., "--output", "-o", help="output image (.png/.jpg); the loss curve goes beside it"),
+    size: int = typer.Option(256, "--size", help="longer side of the output in pixels"),
+    steps: int = typer.Option(150, "--steps", help="loss evaluations over all coarse-to-fine stages"),
+    model: str = typer.Option("vgg16_bn", "--model", "-m", help="vgg16_bn (easyocr trunk) or vgg16 (HED)"),
+    style_weight: Optional[float] = typer.Option(None, "--style-weight", help="default per model"),
+    content_weight: float = typer.Option(1.0, "--content-weight"),
+    tv_weight: Optional[float] = typer.Option(None, "--tv-weight", help="default per model"),
+    optimizer: str = typer.Option("lbfgs", "--optimizer", help="lbfgs or adam"),
+    init: str = typer.Option("content", "--init", help="content or noise"),
+    preserve_color: bool = typer.Option(False, "--preserve-color", help="keep the content image's colours"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Paint CONTENT in the style of STYLE; writes OUT, OUT's loss curve (.loss.png) and losses (.loss.csv)."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from cnnlab.art.images import save_image
+    from cnnlab.art.plot import loss_csv, save_loss_curve
+    from cnnlab.art.style import style_transfer
+    from cnnlab.io import write_text
+
+    out = Path(output)
+    bar = tqdm(total=steps, desc="style", unit="eval", leave=False)
+
+    def progress(record, total: int) -> None:
+        bar.total = total
+        bar.update(1)
+        bar.set_postfix(loss=f"{record.total:.4g}", size=f"{record.width}×{record.height}")
+
+    try:
+        result = style_transfer(content, style, model, size=size, steps=steps, style_weight=style_weight,
+                                content_weight=content_weight, tv_weight=tv_weight, optimizer=optimizer,
+                                init=init, preserve_color=preserve_color, seed=seed, callback=progress)
+    finally:
+        bar.close()
+    save_image(result.image, out)
+    stem = out.with_suffix("")
+    curve = save_loss_curve(result.history, f"{stem}.loss.png", title=f"style transfer: {Path(content).name} × {Path(style).name}")
+    write_text(f"{stem}.loss.csv", loss_csv(result.history))
+    f = result.final
+    typer.echo(f"wrote {out} and {curve} ({result.seconds:.1f} s; final loss {f['total']:.4g} = content "
+               f"{f['content']:.4g} + style {f['style']:.4g} + tv {f['tv']:.4g})")
