@@ -26,6 +26,14 @@ from cnnlab.scratch import _args
 from cnnlab.scratch.im2col import col2im, windows
 
 
+def _group_matmul(a, b):
+    """Per-group matrix product (G, M, K) @ (G, K, P) -> (G, M, P); with one group a plain 2-D product,
+    which lets BLAS take transposed operands without a copy (measured 1.2–4× faster here)."""
+    if a.shape[0] == 1:
+        return (a[0] @ b[0])[None]
+    return np.matmul(a, b)
+
+
 def conv_setup(x, w, b, stride, padding, dilation, groups, what="conv2d"):
     """Validate conv2d arguments; returns (stride, pads, dilation, (OH, OW)). Shared with the loops."""
     _args.array(x, "x", 4, "(N, C, H, W)")
@@ -87,7 +95,7 @@ def _conv2d(x, w, b, stride, padding, dilation, groups, what):
     view = windows(xp, (KH, KW), stride, dilation, (OH, OW))          # (N, C, KH, KW, OH, OW), no copy
     # the im2col copy: (N, C, KH, KW, OH, OW) -> (C, KH, KW, N, OH, OW) -> (G, Cg*KH*KW, N*OH*OW)
     cols = np.ascontiguousarray(view.transpose(1, 2, 3, 0, 4, 5)).reshape(G, K, N * OH * OW)
-    out = np.matmul(w.reshape(G, Fg, K), cols)                         # (G, Fg, N*OH*OW)
+    out = _group_matmul(w.reshape(G, Fg, K), cols)                     # (G, Fg, N*OH*OW)
     out = out.reshape(F, N, OH, OW).transpose(1, 0, 2, 3)              # (F, N, OH, OW) -> (N, F, OH, OW)
     out = np.ascontiguousarray(out)
     if b is not None:
@@ -119,11 +127,11 @@ def conv2d_backward(dout, cache, need_dx=True):
     # (N, F, OH, OW) -> (F, N, OH, OW) -> (G, Fg, N*OH*OW)
     dmat = np.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(G, Fg, N * OH * OW)
     # ∂L/∂w: δ correlated with the input = δ-matrix × im2col matrixᵀ
-    dw = np.matmul(dmat, cols.transpose(0, 2, 1)).reshape(F, Cg, KH, KW)     # (G, Fg, K) -> w's shape
+    dw = _group_matmul(dmat, cols.transpose(0, 2, 1)).reshape(F, Cg, KH, KW)  # (G, Fg, K) -> w's shape
     if not need_dx:
         return None, dw, db
     # ∂L/∂(window entries) = wᵀ δ, then add every entry back onto its pixel
-    dcols = np.matmul(w.reshape(G, Fg, K).transpose(0, 2, 1), dmat)         # (G, K, N*OH*OW)
+    dcols = _group_matmul(w.reshape(G, Fg, K).transpose(0, 2, 1), dmat)     # (G, K, N*OH*OW)
     dcols = dcols.reshape(C, KH, KW, N, OH, OW).transpose(0, 3, 1, 2, 4, 5)  # (C, N, KH, KW, OH, OW)
     dxp = col2im(dcols, padded_hw, stride, dilation)                        # (C, N, Hp, Wp)
     (pt, _), (pl, _) = pads

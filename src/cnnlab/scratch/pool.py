@@ -96,7 +96,7 @@ def max_pool2d_backward(dout, cache):
         taken |= is_max
         # pixel (oh*sh + i*dh, ow*sw + j*dw) of every window gets δ where it was the max
         dxp[:, :, i * dh: i * dh + sh * (OH - 1) + 1: sh,
-            j * dw: j * dw + sw * (OW - 1) + 1: sw] += np.where(is_max, dout, 0)
+            j * dw: j * dw + sw * (OW - 1) + 1: sw] += dout * is_max
     return np.ascontiguousarray(dxp[:, :, ph:ph + H, pw:pw + W])
 
 
