@@ -127,3 +127,36 @@ def test_resume_through_the_cli_and_a_mismatching_model(trained, tmp_path, capsy
     assert (tmp_path / "r" / "checkpoint.pt").read_bytes() == before
     assert main(["train", "--resume", str(tmp_path / "r"), "--data", "mnist"]) == 2
     assert "`--data` 'mnist' differs from the run being resumed ('digits')" in capsys.readouterr().err
+
+
+def test_a_zoo_model_trains_on_an_image_folder_with_its_own_class_count(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for ci, cls in enumerate(["circle", "square", "blank"]):
+        for i in range(8):
+            img = rng.integers(0, 30, (40, 50, 3), dtype=np.uint8)
+            if cls == "square":
+                img[10:30, 15:35] = 255
+            elif cls == "circle":
+                yy, xx = np.mgrid[:40, :50]
+                img[(yy - 20) ** 2 + (xx - 25) ** 2 < 100] = 255
+            (tmp_path / "imgs" / cls).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(img).save(tmp_path / "imgs" / cls / f"{i}.png")
+    assert main(["train", "lenet5", "--data", f"folder:{tmp_path / 'imgs'}", "-e", "2", "-o", str(tmp_path / "r"),
+                 *FAST]) == 0
+    cfg = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert cfg["data"]["classes"] == ["blank", "circle", "square"] and cfg["data"]["input_shape"] == [1, 28, 28]
+    assert json.loads((tmp_path / "r" / "model.json").read_text()) == {"zoo": "lenet5", "kwargs": {"num_classes": 3}}
+    assert main(["predict", str(tmp_path / "r"), str(tmp_path / "imgs" / "square" / "0.png"), "-f", "json"]) == 0
+    top = json.loads(capsys.readouterr().out.splitlines()[-1])[0]["top"]
+    assert {t["label"] for t in top} == {"blank", "circle", "square"}
+
+
+def test_demo_builds_the_lecture_cnn_and_its_summary():
+    from cnnlab.train import demo
+
+    model, desc, input_shape = demo.demo_model()
+    assert desc == {"zoo": "lecture_cnn", "kwargs": {}} and input_shape == (1, 28, 28)
+    assert sum(p.numel() for p in model.parameters()) == 93_322
+    text = demo.summary_text(model, input_shape)
+    assert "93,322" in text and "[1, 64, 3, 3]" in text
+    assert demo.DEMO_RECIPE["epochs"] <= 5

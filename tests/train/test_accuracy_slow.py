@@ -26,6 +26,19 @@ def _train(model_name, dataset, **overrides):
     return acc, history
 
 
+def test_demo_command_end_to_end(tmp_path, capsys):
+    from cnnlab.cli.app import main
+
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("test accuracy"))
+    assert float(line.split()[2].rstrip("%")) >= 99.0
+    assert f"run folder: {tmp_path / 'demo'}" in out
+    cfg = json.loads((tmp_path / "demo" / "config.json").read_text())
+    assert cfg["model"] == "lecture_cnn" and cfg["data"]["name"] == "mnist"
+    assert f"report: {tmp_path / 'demo' / 'report.html'}" in out and (tmp_path / "demo" / "report.html").is_file()
+
+
 def test_lecture_cnn_reaches_99_percent_on_mnist_within_5_epochs():
     acc, history = _train("lecture_cnn", "mnist", epochs=5)
     assert len(history) <= 5 and acc >= 0.990
@@ -39,15 +52,3 @@ def test_lenet5_reaches_98_9_percent_on_mnist():
 def test_lecture_cnn_reaches_90_percent_on_fashion_mnist():
     acc, _ = _train("lecture_cnn", "fashion-mnist", epochs=8)
     assert acc >= 0.90
-
-
-def test_demo_command_end_to_end(tmp_path, capsys):
-    from cnnlab.cli.app import main
-
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--no-report"]) == 0
-    out = capsys.readouterr().out
-    line = next(line for line in out.splitlines() if line.startswith("test accuracy"))
-    assert float(line.split()[2].rstrip("%")) >= 99.0
-    assert f"run folder: {tmp_path / 'demo'}" in out
-    cfg = json.loads((tmp_path / "demo" / "config.json").read_text())
-    assert cfg["model"] == "lecture_cnn" and cfg["data"]["name"] == "mnist"

@@ -14,26 +14,20 @@ from cnnlab.train import runs
 
 
 def _adapt_classes(model, desc, num_classes: int):
-    """Rebuild a zoo model with ``num_classes`` outputs when its factory takes that argument."""
-    if not isinstance(desc, dict) or "zoo" not in desc:
+    """Rebuild a zoo model with ``num_classes`` outputs when it has another count and its factory takes
+    ``num_classes`` (every classifier in the zoo does)."""
+    if not isinstance(desc, dict) or "zoo" not in desc or _outputs(model) in (None, num_classes):
         return model, desc
-    import inspect
+    from cnnlab import spec
 
-    from cnnlab import spec, zoo
-    from cnnlab.zoo.registry import _entry
-
-    kwargs = dict(desc.get("kwargs") or {})
-    if "num_classes" not in inspect.signature(_entry(desc["zoo"]).factory).parameters:
+    new_desc = {"zoo": desc["zoo"], "kwargs": dict(desc.get("kwargs") or {}, num_classes=num_classes)}
+    try:
+        return spec.build(new_desc), new_desc
+    except ConfigError:  # the factory has no num_classes: the caller reports the mismatch
         return model, desc
-    if kwargs.get("num_classes", 10 if "num_classes" not in kwargs else None) == num_classes and \
-            _outputs(model, None) in (None, num_classes):
-        return model, desc
-    kwargs["num_classes"] = num_classes
-    new_desc = {"zoo": desc["zoo"], "kwargs": kwargs}
-    return spec.build(new_desc), new_desc
 
 
-def _outputs(model, input_shape) -> int | None:
+def _outputs(model) -> int | None:
     """Output width of the model's last Linear layer (cheap; no forward pass), if it has one."""
     last = None
     for module in model.modules():
@@ -77,7 +71,7 @@ def prepare(model_ref, data_name, *, seed: int, resume: Path | None):
     if resume is None:
         torch.manual_seed(seed)
         model, desc = _adapt_classes(model, desc, ds.num_classes)
-    outputs = _outputs(model, input_shape)
+    outputs = _outputs(model)
     if outputs is not None and outputs != ds.num_classes:
         raise DataError(f"the model outputs {outputs} classes but dataset {data_name!r} has {ds.num_classes}")
     return model, desc, ds

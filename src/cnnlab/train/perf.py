@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import statistics
 import time
 
 import torch
@@ -39,43 +38,56 @@ def bf16_supported(device: torch.device) -> bool:
     return device.type == "cpu"
 
 
-def _time_steps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, precision: str, layout: str,
-                steps: int, warmup: int) -> float:
-    fmt = memory_format(layout)
-    m = copy.deepcopy(model).to(memory_format=fmt).train()
-    opt = torch.optim.SGD(m.parameters(), lr=0.0)
-    xb = x.contiguous(memory_format=fmt)
-    times = []
-    for i in range(warmup + steps):
+class _Candidate:
+    """A throw-away copy of the model in one precision/layout, ready to time training steps."""
+
+    def __init__(self, model: nn.Module, x: torch.Tensor, precision: str, layout: str):
+        fmt = memory_format(layout)
+        self.model = copy.deepcopy(model).to(memory_format=fmt).train()
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=0.0)
+        self.x = x.contiguous(memory_format=fmt)
+        self.precision = precision
+
+    def step_time(self, y: torch.Tensor, steps: int) -> float:
         start = time.perf_counter()
-        with autocast(precision, x.device):
-            loss = nn.functional.cross_entropy(m(xb).float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if x.device.type == "cuda":
+        for _ in range(steps):
+            with autocast(self.precision, self.x.device):
+                loss = nn.functional.cross_entropy(self.model(self.x).float(), y)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+        if self.x.device.type == "cuda":
             torch.cuda.synchronize()
-        if i >= warmup:
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        return (time.perf_counter() - start) / steps
 
 
 def measure(model: nn.Module, input_shape, num_classes: int, device: torch.device, batch_size: int = 128,
-            precisions=("fp32", "bf16"), layouts=("nchw", "channels_last"), steps: int = 3,
-            warmup: int = 2) -> dict[str, float]:
-    """Median seconds per training step for each "precision/layout" candidate (RNG untouched)."""
-    results = {}
+            precisions=("fp32", "bf16"), layouts=("nchw", "channels_last"), rounds: int = 3,
+            steps: int = 2) -> dict[str, float]:
+    """Seconds per training step for each "precision/layout" candidate (RNG untouched).
+
+    Candidates are timed in interleaved rounds after one warm-up step each, and each keeps its best round:
+    on a shared machine, load spikes then slow every candidate alike instead of the unlucky one.
+    """
+    results: dict[str, float] = {}
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         x = torch.rand(batch_size, *input_shape, device=device)
         y = torch.randint(0, max(1, num_classes), (batch_size,), device=device)
+        candidates = {}
         for precision in precisions:
             if precision == "bf16" and not bf16_supported(device):
                 continue
             for layout in layouts:
                 try:
-                    results[f"{precision}/{layout}"] = _time_steps(model, x, y, precision, layout, steps, warmup)
+                    cand = _Candidate(model, x, precision, layout)
+                    cand.step_time(y, 1)  # warm-up: kernel selection, allocator
                 except RuntimeError:  # a kernel missing for this combination: not a candidate
                     continue
+                candidates[f"{precision}/{layout}"] = cand
+        for _ in range(rounds):
+            for name, cand in candidates.items():
+                t = cand.step_time(y, steps)
+                results[name] = min(results.get(name, t), t)
     return results
 
 
