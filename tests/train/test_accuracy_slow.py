@@ -52,3 +52,17 @@ def test_lenet5_reaches_98_9_percent_on_mnist():
 def test_lecture_cnn_reaches_90_percent_on_fashion_mnist():
     acc, _ = _train("lecture_cnn", "fashion-mnist", epochs=8)
     assert acc >= 0.90
+
+
+def test_torch_compile_option_trains(tmp_path):
+    from cnnlab.train import load_run
+
+    ds = data.load("digits")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                torch.nn.Flatten(), torch.nn.Linear(128, 10))
+    history = fit(model, ds, epochs=3, batch_size=32, lr=1e-2, compile=True, precision="fp32", layout="nchw",
+                  out=tmp_path, progress=False)
+    assert history["val_accuracy"][-1] > 0.85
+    assert json.loads((tmp_path / "config.json").read_text())["fit"]["compile"] is True
+    assert set(load_run(tmp_path, model=torch.nn.Sequential(*list(model))).model.state_dict()) == set(model.state_dict())

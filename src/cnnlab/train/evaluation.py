@@ -94,7 +94,7 @@ def evaluate_run(run, data: str | None = None, *, split: str = "test", batch_siz
         raise ConfigError(f"run `{run.path}` does not record its dataset; pass --data")
     ds = data_mod.load(name, size=run.input_shape[1:] if len(run.input_shape) == 3 else None,
                        channels=run.input_shape[0] if len(run.input_shape) == 3 else None,
-                       seed=int(run.config.get("fit", {}).get("seed", 0)))
+                       seed=int(run.config.get("data", {}).get("split_seed", 0)))
     if tuple(ds.input_shape) != tuple(run.input_shape):
         raise DataError(f"dataset {name!r} has images of shape {ds.input_shape}; the run's model takes {run.input_shape}")
     x, y = ds.split(split)

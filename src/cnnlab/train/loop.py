@@ -168,7 +168,7 @@ def fit(model: nn.Module, data, *, out: str | Path | None = None, resume: str | 
     if isinstance(data, str):
         from cnnlab import data as data_mod
 
-        data = data_mod.load(data, seed=cfg.seed)
+        data = data_mod.load(data)  # the fixed split (seed 0); cfg.seed drives training randomness only
     ctx = distributed.setup(cfg.device)
     prev_deterministic = torch.are_deterministic_algorithms_enabled()
     try:
@@ -388,5 +388,6 @@ def _config_doc(cfg: FitConfig, ds, resolved: dict, desc) -> dict:
     return {"cnnlab_version": cnnlab.__version__, "model": model_name,
             "data": {"name": ds.name, "classes": list(ds.classes), "input_shape": list(ds.input_shape),
                      "mean": list(ds.mean), "std": list(ds.std), "n_train": len(ds.y_train),
-                     "n_val": len(ds.y_val), "n_test": len(ds.y_test)},
+                     "n_val": len(ds.y_val), "n_test": len(ds.y_test),
+                     "split_seed": 0},
             "fit": cfg.to_dict(), "resolved": resolved}
