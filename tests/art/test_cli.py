@@ -1,0 +1,31 @@
+"""The `cnnlab dream` / `cnnlab style` commands: one-line errors (no weights needed)."""
+
+from __future__ import annotations
+
+from cnnlab.cli.app import main
+
+
+def test_dream_bad_image_path(tmp_path, capsys):
+    code = main(["dream", str(tmp_path / "missing.jpg"), "-o", str(tmp_path / "out.png")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "error: `image` file not found:" in err
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_style_bad_style_path(tmp_path, capsys):
+    code = main(["style", "skimage:chelsea", str(tmp_path / "nope.jpg"), "-o", str(tmp_path / "out.png")])
+    assert code == 2
+    assert "error: `style` file not found:" in capsys.readouterr().err
+
+
+def test_unknown_model_lists_presets(tmp_path, capsys):
+    code = main(["dream", "skimage:chelsea", "--model", "resnet50", "-o", str(tmp_path / "o.png")])
+    assert code == 2
+    assert "unknown `model` 'resnet50'; art presets: vgg16_bn, vgg16, mobilenet_v2, efficientnet_lite0" in capsys.readouterr().err
+
+
+def test_bad_optimizer(tmp_path, capsys):
+    code = main(["style", "skimage:chelsea", "skimage:coffee", "--optimizer", "sgd", "-o", str(tmp_path / "o.png")])
+    assert code == 2
+    assert "`optimizer` must be one of lbfgs, adam; got 'sgd'" in capsys.readouterr().err
