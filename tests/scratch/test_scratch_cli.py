@@ -82,6 +82,9 @@ def test_scratch_worked_examples(capsys):
     assert main(["scratch", "formulas"]) == 0
     out = capsys.readouterr().out
     assert "MISMATCH" not in out and "93,322" in out and "196,609,000" in out
+    assert main(["scratch", "pooling"]) == 0
+    out = capsys.readouterr().out
+    assert "     0    3    0    4" in out and out.rstrip().endswith("pooling keeps the total gradient")
     assert main(["scratch", "vanishing", "--depth", "6"]) == 0
     out = capsys.readouterr().out.splitlines()
     gains = [float(line.split()[2]) for line in out[1:7]]

@@ -92,3 +92,15 @@ def test_vanishing_gradient_quarter_factor():
     assert relu["weight_grad_norms"][0] / relu["weight_grad_norms"][-1] > 0.2
     norms = sig["weight_grad_norms"]
     assert all(a < b for a, b in zip(norms, norms[1:]))                 # shrinking towards the input
+
+
+def test_pooling_backprop_example():
+    r = examples.pooling_example()
+    assert r["max_out"].tolist() == [[4, 2], [8, 4]]
+    assert r["mean_out"].tolist() == [[2.5, 1.0], [6.5, 2.5]]
+    # max pooling: δ lands on the max id of each window, zero elsewhere
+    assert r["max_dx"].tolist() == [[0, 0, 2, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 3, 0, 4]]
+    # mean pooling: δ/4 to each of the window's four pixels
+    assert r["mean_dx"].tolist() == [[0.25, 0.25, 0.5, 0.5], [0.25, 0.25, 0.5, 0.5],
+                                     [0.75, 0.75, 1.0, 1.0], [0.75, 0.75, 1.0, 1.0]]
+    assert r["max_dx"].sum() == r["mean_dx"].sum() == r["delta"].sum() == 10

@@ -56,6 +56,21 @@ def formulas_command() -> None:
         typer.echo(f"{what:<{width}}  {formula:>12,}  {engine:>12,}{flag}")
 
 
+@scratch_app.command("pooling")
+def pooling_command() -> None:
+    """Back-propagation through 2×2 max pooling (to the max id) and mean pooling (spread evenly)."""
+    from cnnlab.scratch.examples import pooling_example
+
+    r = pooling_example()
+    typer.echo("input (4×4):\n" + _grid(r["x"]))
+    typer.echo("max pool 2×2:\n" + _grid(r["max_out"]) + "\nmean pool 2×2:\n" + _grid(r["mean_out"]))
+    typer.echo("upstream δ:\n" + _grid(r["delta"]))
+    typer.echo("∂L/∂x through max pooling (δ to each window's max id):\n" + _grid(r["max_dx"]))
+    typer.echo("∂L/∂x through mean pooling (δ/4 to every pixel):\n" + _grid(r["mean_dx"]))
+    typer.echo(f"Σ δ = {r['delta'].sum():g}; Σ ∂L/∂x = {r['max_dx'].sum():g} (max), "
+               f"{r['mean_dx'].sum():g} (mean): pooling keeps the total gradient")
+
+
 @scratch_app.command("vanishing")
 def vanishing_command(depth: int = typer.Option(8, help="hidden layers"),
                       width: int = typer.Option(32, help="units per hidden layer")) -> None:

@@ -4,6 +4,7 @@
 - :func:`learn_edge_kernel`: gradient descent recovers an edge kernel from (image, edge map) pairs;
 - :func:`formula_checks`: output-size and parameter-count formulas (:mod:`cnnlab.shapes`) against
   what the engine actually produces;
+- :func:`pooling_example`: back-propagation through 2×2 max and mean pooling (max id vs even spread);
 - :func:`vanishing_gradients`: per-layer gradient norms of a deep sigmoid net vs the same net with
   ReLU: σ' ≤ 1/4 shrinks δ by at least 4× at every sigmoid.
 
@@ -96,6 +97,30 @@ def formula_checks() -> list:
     rows.append(("receptive field of 3 stacked 3×3 convs", shapes.receptive_field([(3, 1, 0, 1)] * 3).rf,
                  int(np.count_nonzero(h[0, 0, 4]))))
     return rows
+
+
+POOL_IMAGE = np.array([[1, 3, 2, 1], [4, 2, 0, 1], [5, 6, 1, 2], [7, 8, 3, 4]], dtype=float)
+
+
+def pooling_example() -> dict:
+    """2×2 stride-2 max and mean pooling of a 4×4 map, forward and backward with δ = [[1, 2], [3, 4]].
+
+    Max pooling sends each δ to the window's maximum ("max id"), mean pooling spreads δ/4 over the
+    window; both keep the total gradient (Σ dx = Σ δ = 10).
+
+    Returns:
+        ``{"x", "delta", "max_out", "max_dx", "mean_out", "mean_dx"}`` as (H, W) arrays.
+    """
+    from cnnlab.scratch.pool import (avg_pool2d, avg_pool2d_backward, max_pool2d,
+                                     max_pool2d_backward)
+
+    x = POOL_IMAGE[None, None]                                             # (1, 1, 4, 4)
+    delta = np.array([[1.0, 2.0], [3.0, 4.0]])[None, None]
+    max_out, max_cache = max_pool2d(x, 2)
+    mean_out, mean_cache = avg_pool2d(x, 2)
+    return {"x": POOL_IMAGE, "delta": delta[0, 0],
+            "max_out": max_out[0, 0], "max_dx": max_pool2d_backward(delta, max_cache)[0, 0],
+            "mean_out": mean_out[0, 0], "mean_dx": avg_pool2d_backward(delta, mean_cache)[0, 0]}
 
 
 def vanishing_gradients(depth: int = 8, width: int = 32, batch: int = 64, seed: int = 0) -> dict:
