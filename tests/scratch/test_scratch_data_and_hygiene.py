@@ -54,3 +54,13 @@ def test_no_torch_import_in_the_engine():
             "cnnlab.scratch.examples, cnnlab.scratch.data; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("module", ["cnnlab.scratch", "cnnlab.scratch.conv", "cnnlab.scratch.model",
+                                    "cnnlab.scratch.textbook"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), extraglobs={"np": np})
+    assert result.attempted > 0 and result.failed == 0
