@@ -10,7 +10,6 @@ from scratch_helpers import (BACKWARD_TOL, FORWARD_TOL, TIERS_TOL, assert_close,
                              torch_reference)
 
 from cnnlab import scratch
-from cnnlab.errors import ShapeError
 from cnnlab.scratch import naive
 
 MAX_CASES = [

@@ -228,7 +228,7 @@ def verify(model: nn.Module, input_shape: Sequence[int], *, batch_size: int = 4,
     rtol, atol = (d_rtol if rtol is None else rtol), (d_atol if atol is None else atol)
     tmodel = copy.deepcopy(model).to(dtype=getattr(torch, dtype)).train(mode == "train")
     pairs = leaves(tmodel)
-    names, net = to_scratch(tmodel)
+    _, net = to_scratch(tmodel)
     training = mode == "train"
     if training and any(isinstance(m, nn.Dropout) and m.p > 0 for _, m in pairs):
         raise ConfigError("dropout with p > 0 cannot be compared in train mode (random masks); "
