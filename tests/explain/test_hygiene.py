@@ -11,7 +11,7 @@ from torch import nn
 
 from cnnlab.explain import (Deconvolution, GradCAM, GradCAMPlusPlus, GuidedBackprop, GuidedGradCAM, InputXGradient,
                             Occlusion, Saliency, SmoothGrad, feature_maps, maximize)
-from conftest import SmallCNN
+from explain_toys import SmallCNN
 
 
 def _methods(model):

@@ -9,7 +9,7 @@ from torch import nn
 
 from cnnlab.errors import ConfigError, ShapeError
 from cnnlab.explain import Deconvolution, GuidedBackprop, InputXGradient, Saliency, SmoothGrad
-from conftest import MLP, SmallCNN
+from explain_toys import MLP, SmallCNN
 
 ACTS = ["module", "module_inplace", "functional", "functional_inplace_ignored", "torch_relu_", "tensor_relu"]
 

@@ -30,7 +30,7 @@ PRESETS: dict[str, dict] = {
     # lecture_cnn / small MNIST nets, 1×28×28 in [0, 1]
     "mnist": dict(steps=150, lr=0.05, jitter=1, tv=0.05, blur_every=4, blur_sigma=0.5, start="grey"),
     # mobilenet_v2 and other ImageNet models at 224²
-    "imagenet": dict(steps=160, lr=0.05, jitter=12, scale=0.08, rotate=6.0, tv=0.5, blur_every=4,
+    "imagenet": dict(steps=40, lr=0.05, jitter=12, scale=0.08, rotate=6.0, tv=0.5, blur_every=4,
                      blur_sigma=0.6, octaves=3, octave_scale=1.6, start="grey"),
 }
 

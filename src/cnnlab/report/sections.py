@@ -54,7 +54,7 @@ def summary_section(model: nn.Module, input_shape, summary_html: str | None = No
             from cnnlab.analysis import summary, to_html
 
             summary_html = to_html(summary(model, tuple(input_shape)))
-        except ImportError as exc:  # analysis not available: a plain parameter table
+        except (ImportError, ValueError, TypeError, RuntimeError) as exc:  # summary unavailable: a plain table
             rows = [[n, type(m).__name__, sum(p.numel() for p in m.parameters(recurse=False))]
                     for n, m in model.named_modules() if n and not list(m.children())]
             total = sum(p.numel() for p in model.parameters())
