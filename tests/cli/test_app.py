@@ -40,3 +40,16 @@ def test_version(capsys):
     assert cli_app.main(["version"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("cnnlab 0.1.0") and torch.__version__ in out
+
+
+def test_typer_exit_code_is_kept():
+    @cli_app.app.command("_exit_test", hidden=True)
+    def exit_three():
+        raise typer.Exit(3)
+
+    try:
+        assert cli_app.main(["_exit_test"]) == 3
+    finally:
+        cli_app.app.registered_commands[:] = [
+            c for c in cli_app.app.registered_commands if c.name != "_exit_test"
+        ]

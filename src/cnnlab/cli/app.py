@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (used by the console script and the tests)."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int):  # typer.Exit(n) is returned, not raised, outside standalone mode
+            return code
     except SystemExit as exc:  # typer/click exits for --help and usage errors
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
