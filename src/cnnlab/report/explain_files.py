@@ -210,7 +210,7 @@ def _maximize(ex, rec, save, big, layer, target, steps, seed):
         return rec
     t = resolve_class(ex, target)
     units = [t] if t is not None else list(range(min(10, len(ex.classes) or 10)))
-    for lam, suffix in ((0.0, ""), (1.0, "-l1")):
+    for lam, suffix in ((0.0, ""), (10.0, "-l1")):
         res = explain.maximize(ex.model, layer, unit=units, kind="class", l1=lam, **kw)
         name = f"maximize-class-{_safe(ex.class_name(units[0]))}{suffix}.png" if len(units) == 1 else f"maximize-classes{suffix}.png"
         save(name, im.grid([im.to_rgb8(i) for i in res.image], ncol=min(5, len(units)), scale=im.auto_factor(H, W, target=96)))

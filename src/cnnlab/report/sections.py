@@ -129,7 +129,7 @@ def _hidden_linear(model: nn.Module) -> str | None:
     return lin[-2] if len(lin) >= 2 else None
 
 
-def maximize_section(ctx: Context, steps: int | None = None, n_units: int = 16, l1: float = 1.0, seed: int = 0) -> Section:
+def maximize_section(ctx: Context, steps: int | None = None, n_units: int = 16, l1: float = 10.0, seed: int = 0) -> Section:
     """Activation maximisation grids: filters of the last conv, neurons of the hidden dense layer, classes (± L1)."""
     sec = Section("maximize", "Activation maximisation: what each unit wants to see")
     C, H, W = ctx.input_shape
