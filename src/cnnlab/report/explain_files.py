@@ -159,7 +159,9 @@ def explain_image(ex: Explainable, image, method: str, out_dir, *, layer: str | 
         save(f"{stem}.png", big(im.heatmap(s, "hot", mode="max")))
     elif method in ("guided", "deconv", "guided-gradcam"):
         if method == "guided-gradcam":
-            g = explain.GuidedGradCAM(m, layer).attribute(x, target=t)
+            ggc = explain.GuidedGradCAM(m, layer)
+            g = ggc.attribute(x, target=t)
+            rec["layer"] = _name_of(m, ggc.layer)
         else:
             g = (explain.GuidedBackprop if method == "guided" else explain.Deconvolution)(m).attribute(x, target=t)
         save(f"{stem}.png", big(im.to_rgb8(im.normalize(g[0], "std"))))
