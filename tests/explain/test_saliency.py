@@ -189,3 +189,18 @@ def test_errors_are_one_line_and_name_the_argument():
         SmoothGrad(Saliency(model), n_samples=0)
     with pytest.raises(TypeError, match=r"`method` must be an attribution object"):
         SmoothGrad(model)
+
+
+def test_smoothgrad_follows_the_clean_prediction_and_wraps_any_method():
+    model = _mlp()
+    x = torch.randn(3, 1, 3, 4, dtype=torch.float64)
+    pred = model(x).argmax(1).tolist()
+    for method in (Saliency(model), GuidedBackprop(model), InputXGradient(model)):
+        sg = SmoothGrad(method, n_samples=4, stdev=0.3, seed=1)
+        torch.testing.assert_close(sg.attribute(x), sg.attribute(x, target=pred))
+    # with a single noisy sample the result is the method at that noisy input
+    gen = torch.Generator().manual_seed(2)
+    span = (x.amax(dim=(1, 2, 3), keepdim=True) - x.amin(dim=(1, 2, 3), keepdim=True))
+    noisy = x + torch.randn(x.shape, generator=gen, dtype=x.dtype) * (0.3 * span)
+    one = SmoothGrad(GuidedBackprop(model), n_samples=1, stdev=0.3, seed=2).attribute(x, target=pred)
+    torch.testing.assert_close(one, GuidedBackprop(model).attribute(noisy, target=pred))

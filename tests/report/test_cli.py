@@ -120,3 +120,20 @@ def test_imagenet_gradcam_maps_differ_for_dog_bicycle_and_truck():
     for a, b in (("malamute", "mountain bike"), ("malamute", "pickup"), ("mountain bike", "pickup")):
         corr = torch.corrcoef(torch.stack([cams[a].flatten(), cams[b].flatten()]))[0, 1]
         assert corr < 0.5, (a, b, float(corr))
+
+
+def test_explain_gradcam_png_is_the_rendered_library_map(digits_run, digit_png, tmp_path, capsys):
+    from cnnlab.data import load_image
+    from cnnlab.explain import GradCAM
+    from cnnlab.report import images as im
+    from cnnlab.train.runs import load_run
+
+    rec = _run_json(capsys, ["explain", str(digits_run), "--image", str(digit_png), "--method", "gradcam",
+                             "--target", "4", "--out", str(tmp_path)])
+    run = load_run(digits_run)
+    raw = load_image(digit_png, (8, 8), 1)[None]
+    cam = GradCAM(run.model).attribute(run.normalize(raw), target=4)[0, 0]
+    expected = im.upscale(im.heatmap(cam, "jet"), im.auto_factor(8, 8, target=224))
+    png = next(f for f in rec["files"] if f.endswith("gradcam-4.png"))
+    np.testing.assert_array_equal(np.asarray(Image.open(png)), expected)
+    assert rec["layer"] == "conv2d_1"  # the last spatial conv of the digits net
