@@ -36,17 +36,22 @@ def _pair(v, name: str) -> tuple[int, int]:
     return a, b
 
 
-def window_masks(size: tuple[int, int], window: tuple[int, int], stride: tuple[int, int]) -> torch.Tensor:
-    """Boolean masks of every window position. Shape (OH, OW, H, W)."""
+def axis_masks(size: tuple[int, int], window: tuple[int, int], stride: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which rows (OH, H) and columns (OW, W) each window position covers; a window's mask is their outer product."""
     (H, W), (h, w), (sh, sw) = size, window, stride
     if h > H or w > W:
         raise ShapeError(f"`window` must fit in the input ({H}×{W}); got {h}×{w}")
     oh, ow = math.ceil((H - h) / sh) + 1, math.ceil((W - w) / sw) + 1
-    rows = torch.arange(H)
-    cols = torch.arange(W)
-    r_in = (rows[None, :] >= (torch.arange(oh) * sh)[:, None]) & (rows[None, :] < (torch.arange(oh) * sh + h)[:, None])  # (OH, H)
-    c_in = (cols[None, :] >= (torch.arange(ow) * sw)[:, None]) & (cols[None, :] < (torch.arange(ow) * sw + w)[:, None])  # (OW, W)
-    return r_in[:, None, :, None] & c_in[None, :, None, :]  # (OH, OW, H, W)
+    r0 = (torch.arange(oh) * sh)[:, None]
+    c0 = (torch.arange(ow) * sw)[:, None]
+    rows, cols = torch.arange(H)[None, :], torch.arange(W)[None, :]
+    return (rows >= r0) & (rows < r0 + h), (cols >= c0) & (cols < c0 + w)  # (OH, H), (OW, W)
+
+
+def window_masks(size: tuple[int, int], window: tuple[int, int], stride: tuple[int, int]) -> torch.Tensor:
+    """Boolean masks of every window position. Shape (OH, OW, H, W) (memory O(positions·pixels): small inputs)."""
+    r_in, c_in = axis_masks(size, window, stride)
+    return r_in[:, None, :, None] & c_in[None, :, None, :]
 
 
 def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -98,11 +103,11 @@ class OcclusionMaps:
     def upsampled(self, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-pixel maps (N, H, W): each pixel takes the value of the last window covering it (the recipe's painting)."""
         N, oh, ow = self.probability.shape
-        masks = window_masks(size, self.window, self.stride).reshape(oh * ow, *size)
+        r_in, c_in = axis_masks(size, self.window, self.stride)
         prob = torch.full((N, *size), float("nan"))
         pred = torch.full((N, *size), -1, dtype=torch.long)
         for p in range(oh * ow):
-            m = masks[p]
+            m = r_in[p // ow][:, None] & c_in[p % ow][None, :]  # (H, W)
             prob[:, m] = self.probability.reshape(N, -1)[:, p : p + 1].float()
             pred[:, m] = self.predicted.reshape(N, -1)[:, p : p + 1]
         return prob, pred
@@ -120,16 +125,16 @@ class Occlusion:
         self.model = model
 
     def _outputs(self, x, window, stride, baseline, batch_size):
-        """Clean outputs (N, K), occluded outputs (N, P, K) and the masks (OH, OW, H, W)."""
+        """Clean outputs (N, K), occluded outputs (N, P, K) and the axis masks (OH, H), (OW, W)."""
         check_input(x)
         window = _pair(window, "window")
         stride = window if stride is None else _pair(stride, "stride")
         if int(batch_size) < 1:
             raise ConfigError(f"`batch_size` must be ≥ 1; got {batch_size}")
         N, C, H, W = x.shape
-        masks = window_masks((H, W), window, stride)
-        P = masks.shape[0] * masks.shape[1]
-        flat_masks = masks.reshape(P, 1, H, W).to(device=x.device)
+        r_in, c_in = (m.to(x.device) for m in axis_masks((H, W), window, stride))
+        OW = c_in.shape[0]
+        P = r_in.shape[0] * OW
         x = x.detach()
         base = resolve_baseline(x, baseline, window)
         outs = []
@@ -138,10 +143,10 @@ class Occlusion:
             for start in range(0, N * P, int(batch_size)):
                 k = torch.arange(start, min(start + int(batch_size), N * P), device=x.device)
                 n_idx, p_idx = k // P, k % P
-                m = flat_masks[p_idx]  # (B, 1, H, W)
+                m = (r_in[p_idx // OW][:, :, None] & c_in[p_idx % OW][:, None, :])[:, None]  # (B, 1, H, W)
                 batch = torch.where(m, base[n_idx], x[n_idx])  # (B, C, H, W)
                 outs.append(self.model(batch).reshape(len(k), -1))
-        return clean, torch.cat(outs).reshape(N, P, -1), masks, window, stride
+        return clean, torch.cat(outs).reshape(N, P, -1), (r_in, c_in), window, stride
 
     def attribute(self, x: torch.Tensor, target=None, window=(4, 4), stride=None, baseline=0.0,
                   batch_size: int = 64) -> torch.Tensor:
@@ -158,9 +163,10 @@ class Occlusion:
         t = resolve_target(clean, target)
         idx = t.view(-1, 1, 1).expand(-1, occluded.shape[1], 1)
         drop = clean.gather(1, t.view(-1, 1)) - occluded.gather(2, idx).squeeze(2)  # (N, P)
-        m = masks.reshape(-1, *x.shape[-2:]).to(drop.dtype)  # (P, H, W)
-        total = torch.einsum("np,phw->nhw", drop, m)
-        counts = m.sum(0)
+        r_in, c_in = (m.to(drop.dtype) for m in masks)  # (OH, H), (OW, W)
+        # Σ_p drop_p · mask_p with mask_(i,j) = r_in[i] ⊗ c_in[j]:  r_inᵀ · D · c_in per image
+        total = torch.einsum("nij,ih,jw->nhw", drop.reshape(-1, r_in.shape[0], c_in.shape[0]), r_in, c_in)
+        counts = r_in.sum(0)[:, None] * c_in.sum(0)[None, :]
         attr = torch.where(counts > 0, total / counts.clamp(min=1), torch.zeros_like(total))
         return attr[:, None].expand(-1, x.shape[1], -1, -1).contiguous()
 
@@ -173,7 +179,7 @@ class Occlusion:
         """
         clean, occluded, masks, window, stride = self._outputs(x, window, stride, baseline, batch_size)
         t = resolve_target(clean, target)
-        oh, ow = masks.shape[:2]
+        oh, ow = masks[0].shape[0], masks[1].shape[0]
         probs = occluded.softmax(dim=2)
         idx = t.view(-1, 1, 1).expand(-1, probs.shape[1], 1)
         return OcclusionMaps(
