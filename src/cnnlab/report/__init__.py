@@ -64,12 +64,12 @@ def build_report(model, x, y, *, classes=None, mean=None, std=None, history=None
         out["maximize"] = S.maximize_section(ctx, steps=steps, seed=seed)
     if "attribution" in wanted:
         if pred is None:
-            pred = explain_pred(model, ctx)
+            pred = _predictions(model, ctx)
         out["attribution"] = S.attribution_section(ctx, _examples(y, pred, n_examples))
     return html.page(title, subtitle, [out[k] for k in all_secs if k in out])
 
 
-def explain_pred(model, ctx):
+def _predictions(model, ctx):
     from cnnlab import explain
 
     return explain.predict_proba(model, ctx.norm(ctx.x)).argmax(1)
