@@ -38,3 +38,16 @@ def test_write_bytes_via_failure_keeps_old(tmp_path):
         write_bytes_via(target, writer)
     assert target.read_bytes() == b"old"
     assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        write_json(tmp_path / "a.json", {})
+        write_bytes_via(tmp_path / "b.bin", lambda tmp: open(tmp, "wb").write(b"x"))
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.bin").stat().st_mode & 0o777 == 0o644
