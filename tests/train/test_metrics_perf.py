@@ -68,3 +68,14 @@ def test_cuda_without_a_gpu_is_a_clear_error(digits, make_model, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ConfigError, match="`device` cuda was requested but no CUDA GPU is available"):
         fit(make_model(), digits, device="cuda", progress=False)
+
+
+def test_class_rank_agrees_with_topk():
+    from cnnlab.train.metrics import class_rank
+
+    g = torch.Generator().manual_seed(0)
+    logits, y = torch.randn(200, 10, generator=g), torch.randint(0, 10, (200,), generator=g)
+    rank = class_rank(logits, y)
+    for k in (1, 3, 5, 10):
+        assert int((rank < k).sum()) == int(correct_topk(logits, y, k))
+    assert class_rank(torch.tensor([[3.0, 2.0, 1.0]]), torch.tensor([2])).tolist() == [2]

@@ -23,7 +23,7 @@ from cnnlab.train.checkpoint import CHECKPOINT_VERSION, apply_state, load_checkp
 from cnnlab.train.config import FitConfig
 from cnnlab.train.evaluation import evaluate_tensors, normalizer
 from cnnlab.train.history import History
-from cnnlab.train.metrics import correct_topk
+from cnnlab.train.metrics import class_rank
 from cnnlab.train.optim import current_lr, make_optimizer, make_scheduler
 from cnnlab.train.perf import autocast, memory_format, resolve
 from cnnlab.train.progress import Progress
@@ -243,6 +243,8 @@ def _fit(model, ds, cfg: FitConfig, ckpt, desc, out: Path | None, ctx, callbacks
 
     augment = make_augment(cfg.augment)
     mean_t, inv_std = normalizer(ds.mean, ds.std, ds.input_shape[0], device)
+    if augment is None:  # normalise once instead of every step (augmentation needs the raw [0, 1] images)
+        x_train = (x_train - mean_t) * inv_std
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     k = min(cfg.topk, ds.num_classes)
     resolved = {"precision": precision, "layout": layout, "timings": timings, "device": str(device),
@@ -294,8 +296,8 @@ def _fit(model, ds, cfg: FitConfig, ckpt, desc, out: Path | None, ctx, callbacks
                     rand = rand[ctx.rank::ctx.world_size] if rand is not None else None
                 xb, yb = x_train[idx], y_train[idx]
                 if augment is not None:
-                    xb = augment.apply(xb, rand)
-                xb = ((xb - mean_t) * inv_std).contiguous(memory_format=fmt)
+                    xb = (augment.apply(xb, rand) - mean_t) * inv_std
+                xb = xb.contiguous(memory_format=fmt)
                 with autocast(precision, device):
                     logits = train_model(xb)
                 loss = loss_fn(logits.float(), yb)
@@ -313,9 +315,9 @@ def _fit(model, ds, cfg: FitConfig, ckpt, desc, out: Path | None, ctx, callbacks
                 n = len(yb)
                 loss_sum += loss_value * n
                 seen += n
-                logits = logits.detach()
-                correct += correct_topk(logits, yb, 1)
-                correct_k += correct_topk(logits, yb, k)
+                rank = class_rank(logits.detach(), yb)
+                correct += (rank == 0).sum()
+                correct_k += (rank < k).sum()
                 state.step = step + 1
                 state.global_step += 1
                 bar.step(step + 1, loss_sum / seen, correct, seen)

@@ -14,6 +14,14 @@ def correct_topk(logits: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
     return (top == y.unsqueeze(1)).any(dim=1).sum()
 
 
+def class_rank(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """How many classes score strictly higher than the true one, per row: top-k correct ⇔ rank < k.
+
+    One pass gives top-1 and top-k (cheaper in the training loop than ``argmax`` plus ``topk``).
+    """
+    return (logits > logits.gather(1, y.unsqueeze(1))).sum(dim=1)
+
+
 def confusion_matrix(pred: torch.Tensor, y: torch.Tensor, num_classes: int) -> torch.Tensor:
     """(num_classes, num_classes) counts; row = true class, column = predicted class."""
     flat = y.long() * num_classes + pred.long()
