@@ -30,8 +30,9 @@ def save_loss_curve(history: Sequence, path: str | os.PathLike, *, title: str = 
     fig = Figure(figsize=(6, 3.6), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     steps = [r.step for r in history]
+    floor = max(r.total for r in history) * 1e-5  # content starts at 0: keep the axis readable
     for key in ("total", "style", "content", "tv"):
-        values = [max(getattr(r, key), 1e-12) for r in history]
+        values = [max(getattr(r, key), floor) for r in history]
         ax.plot(steps, values, label=key, linewidth=2 if key == "total" else 1)
     top = max(r.total for r in history)
     for prev, r in zip(history, history[1:]):

@@ -6,9 +6,10 @@ total-variation term against high-frequency noise. What makes it fast (see ``ben
 
 - the network runs only up to the last layer the losses need (:class:`FeatureExtractor`);
 - the targets (content maps, style Grams) are computed once per resolution under ``no_grad``;
-- coarse-to-fine: most optimiser steps run at a lower resolution, where a step costs a fraction of a
-  full-size one, and the result is upsampled to start the next, finer stage;
-- projected L-BFGS (pixels kept in [0, 1] at every evaluation) converges in few evaluations.
+- projected L-BFGS (pixels kept in [0, 1] at every evaluation) converges in few evaluations;
+- optional coarse-to-fine (``scales``): early steps at a lower resolution, where a step costs a fraction
+  of a full-size one, upsampled to start the next stage. Measured at 128 px it did not pay off (the
+  64 px stage is too small for VGG's deep layers), so the default is a single full-size stage.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from cnnlab.art.presets import ArtModel, resolve_model
 from cnnlab.errors import ConfigError
 
 OPTIMIZERS = ("lbfgs", "adam")
-LINE_SEARCH = "strong_wolfe"
 INITS = ("content", "noise")
 
 
@@ -111,7 +111,7 @@ def style_transfer(content, style, model: str | torch.nn.Module | ArtModel = "vg
                    content_layers: Sequence[str] | None = None, style_layers: Sequence[str] | None = None,
                    style_layer_weights: Sequence[float] | None = None, content_weight: float = 1.0,
                    style_weight: float | None = None, tv_weight: float | None = None, size: int = 256,
-                   steps: int = 150, scales: Sequence[float] = (0.5, 1.0), optimizer: str = "lbfgs",
+                   steps: int = 150, scales: Sequence[float] = (1.0,), stage_steps: Sequence[int] | None = None, optimizer: str = "lbfgs",
                    lr: float = 0.02, init: str = "content", preserve_color: bool = False,
                    preprocess=None, channels_last: bool = True, bf16: bool = False, seed: int = 0,
                    callback: Callable[[StyleRecord, int], None] | None = None) -> StyleResult:
@@ -127,6 +127,7 @@ def style_transfer(content, style, model: str | torch.nn.Module | ArtModel = "vg
         size: longer side of the output in pixels.
         steps: total number of loss evaluations over all stages.
         scales: resolutions of the coarse-to-fine stages relative to ``size``, ending with 1.0.
+        stage_steps: evaluations per stage (default: ``steps`` split, coarser stages getting more).
         optimizer: ``"lbfgs"`` (projected onto [0, 1]) or ``"adam"`` (learning rate ``lr``).
         init: ``"content"`` or ``"noise"`` (uniform noise, seeded).
         preserve_color: keep the content's colours (luminance-only transfer, Gatys et al. 2016).
@@ -164,7 +165,9 @@ def style_transfer(content, style, model: str | torch.nn.Module | ArtModel = "vg
                                  channels_last=channels_last, bf16=bf16)
     H, W = content_img.shape[-2:]
     generator = torch.Generator().manual_seed(seed)
-    counts = _split_steps(steps, scales)
+    counts = _split_steps(steps, scales) if stage_steps is None else [int(n) for n in stage_steps]
+    if len(counts) != len(scales) or min(counts) < 1:
+        raise ConfigError(f"`stage_steps` needs one count ≥ 1 per scale ({len(scales)}); got {list(counts)}")
     history: list[StyleRecord] = []
     x = None
     for scale, n in zip(scales, counts):
@@ -199,16 +202,18 @@ def style_transfer(content, style, model: str | torch.nn.Module | ArtModel = "vg
 
 
 def _lbfgs(x: torch.Tensor, objective: StyleObjective, n: int, record) -> None:
-    # The loss is taken of clamp(x, 0, 1): a well-defined function of the free variable x whose value is
-    # that of the valid image, so the strong-Wolfe line search can be used. (Optimising x unclamped and
-    # clipping at the end undoes much of the progress; clipping x inside the closure, as the PyTorch
-    # tutorial does, moves the points the line search evaluates.) x is clipped after the stage.
-    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=n, max_eval=n, history_size=50, tolerance_grad=0.0,
-                            tolerance_change=0.0, line_search_fn=LINE_SEARCH)
+    # Projected L-BFGS: pixels are clipped to [0, 1] before every evaluation. Optimising unclipped and
+    # clipping at the end undoes much of the progress (9x higher style loss on the tests' toy problem).
+    # Measured at 128 px on the VGG16-BN trunk, this beat a strong-Wolfe line search on clamp(x)
+    # (total 6.52 after 160 evaluations vs 7.58 after 200), so fixed unit steps are used.
+    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=n, max_eval=n, history_size=100, tolerance_grad=0.0,
+                            tolerance_change=0.0)
 
     def closure():
+        with torch.no_grad():
+            x.clamp_(0, 1)
         opt.zero_grad()
-        parts = objective(x.clamp(0, 1))
+        parts = objective(x)
         parts["total"].backward()
         record(parts)
         return parts["total"]
