@@ -19,7 +19,7 @@ def evaluate_command(
     format: str = typer.Option("text", "--format", "-f", help="text or json"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
 ) -> None:
-    """Evaluate a trained run; ``--format json`` prints {accuracy, loss, per_class_accuracy, confusion_matrix, n}."""
+    """Evaluate a trained run; --format json prints {accuracy, loss, per_class_accuracy, confusion_matrix, n}."""
     import json
 
     from cnnlab.errors import ConfigError

@@ -18,7 +18,7 @@ def predict_command(
     format: str = typer.Option("text", "--format", "-f", help="text or json"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
 ) -> None:
-    """Classify images; ``--format json`` prints [{file, top: [{class, label, probability}]}]."""
+    """Classify images; --format json prints [{file, top: [{class, label, probability}]}]."""
     import json
 
     from cnnlab.errors import ConfigError
