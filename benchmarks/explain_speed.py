@@ -17,21 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 import torch
-
-
-def timeit(fn, repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from _timing import median_time
 
 
 def mobilenet():
@@ -68,12 +56,12 @@ def bench_gradcam(repeats: int) -> dict:
 
     gc = GradCAM(model)
     gc.attribute(x, target=target)  # picks the default layer once
-    t_fwd = timeit(fwd, repeats)
-    t_in = timeit(fwd_bwd_input, repeats)
-    t_par = timeit(fwd_bwd_params, repeats)
+    t_fwd = median_time(fwd, repeats, warmup=2)
+    t_in = median_time(fwd_bwd_input, repeats, warmup=2)
+    t_par = median_time(fwd_bwd_params, repeats, warmup=2)
     for p in model.parameters():
         p.requires_grad_(True)
-    t_gc = timeit(lambda: gc.attribute(x, target=target), repeats)
+    t_gc = median_time(lambda: gc.attribute(x, target=target), repeats, warmup=2)
     return dict(weights=weights, layer=[n for n, m in model.named_modules() if m is gc.layer][0], forward_ms=1e3 * t_fwd,
                 fwd_bwd_input_ms=1e3 * t_in, fwd_bwd_params_ms=1e3 * t_par, gradcam_ms=1e3 * t_gc,
                 ratio_vs_input_bwd=t_gc / t_in, ratio_vs_param_bwd=t_gc / t_par)
@@ -110,14 +98,14 @@ def bench_occlusion(repeats: int) -> dict:
             for i in range(copies.shape[0]):
                 model(copies[i : i + 1])
 
-    t_one = timeit(one, repeats * 5)
-    t_batch = timeit(all_at_once, repeats)
-    t_128 = timeit(b128, repeats)
-    t_loop = timeit(loop, max(1, repeats // 2), warmup=1)
+    t_one = median_time(one, repeats * 5, warmup=2)
+    t_batch = median_time(all_at_once, repeats, warmup=2)
+    t_128 = median_time(b128, repeats, warmup=2)
+    t_loop = median_time(loop, max(1, repeats // 2), warmup=1)
     res.update(single_forward_ms=1e3 * t_one, batched_forward_625_ms=1e3 * t_batch, loop_625_ms=1e3 * t_loop,
                forward_128_ms=1e3 * t_128)
     for bs in (64, 625):
-        t = timeit(lambda: occ.attribute(x, window=(4, 4), stride=(1, 1), baseline=0.0, batch_size=bs), repeats)
+        t = median_time(lambda: occ.attribute(x, window=(4, 4), stride=(1, 1), baseline=0.0, batch_size=bs), repeats, warmup=2)
         res[f"occlusion_bs{bs}_ms"] = 1e3 * t
         res[f"bs{bs}_ratio_vs_single_forward"] = t / t_one
         res[f"bs{bs}_ratio_vs_128_batch_forward"] = t / t_128

@@ -15,28 +15,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from cnnlab.scratch import conv2d, conv2d_backward, naive
+from _timing import median_time
 
 CASES = {"A 64×1×28×28, 32 filters": ((64, 1, 28, 28), (32, 1, 3, 3)),
          "B 64×32×13×13, 64 filters": ((64, 32, 13, 13), (64, 32, 3, 3))}
-
-
-def median_time(fn, repeats):
-    fn()                                    # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def numpy_step(x, w, b, dout, forward=conv2d, backward=conv2d_backward):
@@ -103,8 +92,8 @@ def main(argv=None):
         for threads in thread_counts:
             torch.set_num_threads(threads)
             with threadpool_limits(limits=threads):
-                t_vec = median_time(lambda: numpy_step(x, w, b, dout), args.repeats)
-                t_torch = median_time(lambda: torch_step(xt, wt, bt, doutt), args.repeats)
+                t_vec = median_time(lambda: numpy_step(x, w, b, dout), args.repeats, warmup=1)
+                t_torch = median_time(lambda: torch_step(xt, wt, bt, doutt), args.repeats, warmup=1)
             speedup, vs_torch = t_loop / t_vec, t_vec / t_torch
             ok &= speedup >= 50
             print(f"{name:<28} {threads:>7} {t_loop:>13.2f}s {1e3 * t_vec:>9.1f}ms {1e3 * t_torch:>7.1f}ms "

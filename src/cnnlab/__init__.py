@@ -8,7 +8,7 @@ module on first use.
 
 from __future__ import annotations
 
-import importlib
+from cnnlab._lazy import attach
 
 __version__ = "0.1.0"
 
@@ -27,19 +27,5 @@ _LAZY = {
     "errors": "cnnlab.errors",
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
-
-
-def __getattr__(name: str):
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'cnnlab' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    module = importlib.import_module(module_name)
-    value = getattr(module, attr) if attr else module
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY)
+__all__ = __all__ + ["__version__"]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from cnnlab.errors import ConfigError, TrainingError
-from cnnlab.train import Callback, fit, load_run
+from cnnlab.train import fit, load_run
 from cnnlab.train.checkpoint import load_checkpoint, load_weights
 
 FAST = dict(batch_size=32, precision="fp32", layout="nchw", progress=False)

@@ -14,7 +14,7 @@ Example (any ``nn.Module``)::
 
 from __future__ import annotations
 
-import importlib
+from cnnlab._lazy import attach
 
 _LAZY = {
     "summary": "cnnlab.analysis.summarize:summary",
@@ -27,18 +27,4 @@ _LAZY = {
     "matmul_peak_gflops": "cnnlab.analysis.profile:matmul_peak_gflops",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'cnnlab.analysis' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY)

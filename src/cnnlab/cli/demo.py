@@ -32,7 +32,7 @@ def demo_command(
     run_dir = demo.demo_out(out)
     typer.echo(f"training: {', '.join(f'{k}={v}' for k, v in recipe.items())}\n")
     t0 = time.perf_counter()
-    history = fit(model, ds, out=run_dir, desc=desc, **recipe)
+    fit(model, ds, out=run_dir, desc=desc, **recipe)
     train_s = time.perf_counter() - t0
     test = evaluate_tensors(model, ds.x_test, ds.y_test, mean=ds.mean, std=ds.std, num_classes=ds.num_classes)
     typer.echo(f"\ntest accuracy {100 * test['accuracy']:.2f}% (loss {test['loss']:.4f}, {test['n']} images); "

@@ -45,7 +45,6 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
 def setup(device_name: str) -> Context:
     """Join the torchrun process group when ``WORLD_SIZE`` > 1; otherwise a single-process context."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     device = resolve_device(device_name, local_rank)
     if world <= 1:
