@@ -65,7 +65,7 @@ def test_preserve_color_keeps_content_chroma(net, image, style_image):
 
 def test_split_steps():
     assert _split_steps(90, [1.0]) == [90]
-    assert _split_steps(90, [0.5, 1.0]) == [60, 30]
+    assert _split_steps(300, [0.5, 1.0]) == [100, 200]
     assert sum(_split_steps(100, [0.25, 0.5, 1.0])) == 100
 
 

@@ -15,7 +15,7 @@ def style_command(
     style: str = typer.Argument(..., help="style image path or skimage:NAME"),
     output: str = typer.Option(..., "--output", "-o", help="output image (.png/.jpg); the loss curve goes beside it"),
     size: int = typer.Option(256, "--size", help="longer side of the output in pixels"),
-    steps: int = typer.Option(150, "--steps", help="loss evaluations over all coarse-to-fine stages"),
+    steps: int = typer.Option(300, "--steps", help="loss evaluations: a third at half size, the rest at full size"),
     model: str = typer.Option("vgg16_bn", "--model", "-m", help="vgg16_bn (easyocr trunk) or vgg16 (HED)"),
     style_weight: Optional[float] = typer.Option(None, "--style-weight", help="default per model"),
     content_weight: float = typer.Option(1.0, "--content-weight"),
