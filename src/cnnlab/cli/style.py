@@ -16,6 +16,7 @@ def style_command(
     output: str = typer.Option(..., "--output", "-o", help="output image (.png/.jpg); the loss curve goes beside it"),
     size: int = typer.Option(256, "--size", help="longer side of the output in pixels"),
     steps: int = typer.Option(300, "--steps", help="loss evaluations: a third at half size, the rest at full size"),
+    scales: str = typer.Option("0.5,1", "--scales", help="coarse-to-fine stage sizes relative to --size, e.g. 1 for one stage"),
     model: str = typer.Option("vgg16_bn", "--model", "-m", help="vgg16_bn (easyocr trunk) or vgg16 (HED)"),
     style_weight: Optional[float] = typer.Option(None, "--style-weight", help="default per model"),
     content_weight: float = typer.Option(1.0, "--content-weight"),
@@ -35,6 +36,12 @@ def style_command(
     from cnnlab.art.style import style_transfer
     from cnnlab.io import write_text
 
+    from cnnlab.errors import ConfigError
+
+    try:
+        stage_scales = tuple(float(v) for v in scales.split(","))
+    except ValueError:
+        raise ConfigError(f"`--scales` must be comma-separated numbers like 0.5,1; got {scales!r}") from None
     out = Path(output)
     bar = tqdm(total=steps, desc="style", unit="eval", leave=False)
 
@@ -44,7 +51,7 @@ def style_command(
         bar.set_postfix(loss=f"{record.total:.4g}", size=f"{record.width}×{record.height}")
 
     try:
-        result = style_transfer(content, style, model, size=size, steps=steps, style_weight=style_weight,
+        result = style_transfer(content, style, model, size=size, steps=steps, scales=stage_scales, style_weight=style_weight,
                                 content_weight=content_weight, tv_weight=tv_weight, optimizer=optimizer,
                                 init=init, preserve_color=preserve_color, seed=seed, callback=progress)
     finally:
