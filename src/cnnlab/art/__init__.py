@@ -8,7 +8,7 @@ Both take any ``torch.nn.Module`` or a preset name (``vgg16_bn``, ``vgg16``, ``m
 
 from __future__ import annotations
 
-import importlib
+from cnnlab._lazy import attach
 
 _LAZY = {
     "dream": "cnnlab.art.dream:dream",
@@ -31,18 +31,4 @@ _LAZY = {
     "save_image": "cnnlab.art.images:save_image",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'cnnlab.art' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY)
