@@ -2,8 +2,8 @@
 minute on 2 CPU cores.
 
 Recipe (measured, see docs/training.md): Adam with a one-cycle schedule peaking at 3e-3, batch 128,
-5 epochs over the 50k training images, precision/layout ``auto`` (bf16 autocast + channels_last where
-measured faster).
+4 epochs over the 50k training images, precision/layout ``auto`` (bf16 autocast + channels_last where
+measured faster). Measured on an idle 2-core machine: 99.33% test accuracy, 75 s of training.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 DEMO_MODEL = "lecture_cnn"
 DEMO_DATA = "mnist"
-DEMO_RECIPE = {"epochs": 5, "batch_size": 128, "optimizer": "adam", "lr": 3e-3, "schedule": "onecycle",
+DEMO_RECIPE = {"epochs": 4, "batch_size": 128, "optimizer": "adam", "lr": 3e-3, "schedule": "onecycle",
                "augment": False, "precision": "auto", "layout": "auto", "seed": 0}
 
 
