@@ -2,7 +2,8 @@
 
 The clock starts before the data is loaded. After every epoch the test set is evaluated (that time is
 reported separately and not counted as training) and training stops at the first epoch reaching the
-target. Recipe: Adam + one-cycle (peak 3e-3), batch 128, precision/layout auto, ``--epochs`` long schedule.
+target. Recipe: Adam + one-cycle (peak 4e-3), batch 128, precision/layout auto, a 2-epoch schedule
+(idle 2-core machine: 99.22% after epoch 2, 38.9 s from start; the 3-epoch 3e-3 schedule took 41.9 s).
 
 Usage: python benchmarks/time_to_accuracy.py [--epochs 3] [--target 0.99] [--threads 2]
 """
@@ -17,8 +18,8 @@ import time
 def main(argv=None) -> int:
     start = time.perf_counter()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3, help="length of the one-cycle schedule")
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--epochs", type=int, default=2, help="length of the one-cycle schedule")
+    parser.add_argument("--lr", type=float, default=4e-3)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--target", type=float, default=0.99)
     parser.add_argument("--threads", type=int, default=2)
