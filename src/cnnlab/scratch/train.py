@@ -11,6 +11,7 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
+from cnnlab.epochline import format_summary
 from cnnlab.errors import ShapeError, TrainingError
 from cnnlab.scratch.layers import softmax_cross_entropy, softmax_cross_entropy_backward
 from cnnlab.scratch.model import Sequential
@@ -104,23 +105,9 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, *, epochs: int = 1, bat
         record["time"] = time.perf_counter() - start
         history.append(record)
         if log is not None:
-            log(format_epoch(record, epochs))
+            log(format_summary(record, epochs))
     return history
 
-
-def format_epoch(record: dict, epochs: int) -> str:
-    """The torch trainer's summary line: ``epoch 1/3  loss 0.2103  acc 93.55%  val_loss 0.0711
-    val_acc 97.81%  41.2s`` (same format as ``cnnlab.train.progress``, without importing torch)."""
-    parts = [f"epoch {record['epoch']}/{epochs}"]
-    for prefix in ("", "val_"):
-        if f"{prefix}loss" in record:
-            parts.append(f"{prefix}loss {record[f'{prefix}loss']:.4f}")
-        if f"{prefix}accuracy" in record:
-            parts.append(f"{prefix}acc {100 * record[f'{prefix}accuracy']:.2f}%")
-    if "lr" in record:
-        parts.append(f"lr {record['lr']:.2e}")
-    parts.append(f"{record['time']:.1f}s")
-    return "  ".join(parts)
 
 
 def train_mnist(model: str = "lecture_cnn", *, epochs: int = 3, batch_size: int = 64, lr: float = 0.05,
