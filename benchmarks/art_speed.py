@@ -5,12 +5,14 @@ Style transfer at 256 px (skimage chelsea × Starry Night, VGG16-BN trunk from E
   copied up to the last loss layer with loss modules inserted after the chosen layers, input = content
   image, ``optim.LBFGS`` with default settings, ``while run <= 300: optimizer.step(closure)``, pixels
   clipped inside the closure, fp32;
-- cnnlab: ``cnnlab.art.style_transfer`` (projected L-BFGS, truncated network, channels-last, targets
-  precomputed) with 150 evaluations in one full-size stage, and with its defaults: 300 evaluations in
-  two coarse-to-fine stages (100 at half size, 200 at full size).
+- cnnlab: ``cnnlab.art.style_transfer`` with its defaults (projected L-BFGS keeping the best image; three
+  coarse-to-fine stages at ¼, ½ and full size with detail re-injected between them; start from the
+  content image in the style's colours; BatchNorm folded into the convolutions; truncated network,
+  channels-last, targets precomputed).
 Both optimise the same objective (cnnlab's default layers and weights), and both final images are scored
 by one common loss function (``StyleObjective`` at full size, fp32), so "total loss" means the same for
-both. Deep Dream: seconds for 3 octaves × 10 steps at 320×240.
+both. Also printed: the median seconds of one full-size loss evaluation (forward + backward) in each.
+Deep Dream: seconds for 3 octaves × 10 steps at 320×240.
 
 Run: ``.venv/bin/python benchmarks/art_speed.py`` (one run; ratios within the run are what count).
 """
@@ -57,9 +59,8 @@ class StyleLoss(nn.Module):
         return x
 
 
-def tutorial_baseline(art, content, style, content_layers, style_layers, *, content_weight, style_weight,
-                      tv_weight, num_steps=300):
-    """The tutorial's ``get_style_model_and_losses`` + ``run_style_transfer``, on the same objective."""
+def tutorial_model(art, content, style, content_layers, style_layers):
+    """The tutorial's ``get_style_model_and_losses``: the feature stack with loss modules, trimmed."""
     module_of = {art.aliases.get(n, n): n for n in content_layers + style_layers}
     wanted_c = {art.aliases.get(n, n) for n in content_layers}
     wanted_s = {art.aliases.get(n, n) for n in style_layers}
@@ -84,6 +85,22 @@ def tutorial_baseline(art, content, style, content_layers, style_layers, *, cont
         if len(content_losses) + len(style_losses) == len(module_of):
             break  # the tutorial trims everything after the last loss layer
     model.eval().requires_grad_(False)
+    return model, content_losses, style_losses
+
+
+def tutorial_loss(model, content_losses, style_losses, input_img, *, content_weight, style_weight, tv_weight):
+    """The loss computed in the tutorial's closure (with the same TV term as cnnlab's objective)."""
+    model(input_img)
+    s = sum(sl.loss for sl in style_losses)
+    c = sum(cl.loss for cl in content_losses)
+    dy = input_img[:, :, 1:] - input_img[:, :, :-1]
+    dx = input_img[..., 1:] - input_img[..., :-1]
+    return style_weight * s + content_weight * c + tv_weight * (dy.pow(2).mean() + dx.pow(2).mean())
+
+
+def tutorial_baseline(art, content, style, content_layers, style_layers, *, num_steps=300, **weights):
+    """The tutorial's ``run_style_transfer``, on the same objective."""
+    model, content_losses, style_losses = tutorial_model(art, content, style, content_layers, style_layers)
     input_img = content.clone().requires_grad_(True)
     optimizer = torch.optim.LBFGS([input_img])
     run = [0]
@@ -92,12 +109,7 @@ def tutorial_baseline(art, content, style, content_layers, style_layers, *, cont
             with torch.no_grad():
                 input_img.clamp_(0, 1)
             optimizer.zero_grad()
-            model(input_img)
-            s = sum(sl.loss for sl in style_losses)
-            c = sum(cl.loss for cl in content_losses)
-            dy = input_img[:, :, 1:] - input_img[:, :, :-1]
-            dx = input_img[..., 1:] - input_img[..., :-1]
-            loss = style_weight * s + content_weight * c + tv_weight * (dy.pow(2).mean() + dx.pow(2).mean())
+            loss = tutorial_loss(model, content_losses, style_losses, input_img, **weights)
             loss.backward()
             run[0] += 1
             return loss
@@ -112,7 +124,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--baseline-steps", type=int, default=300)
-    parser.add_argument("--steps", type=int, default=None, help="evaluations of the single-stage cnnlab run (default 150)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-dream", action="store_true")
     args = parser.parse_args()
@@ -131,7 +142,8 @@ def main() -> None:
     style = resize_long_side(load_image(STARRY), max(content.shape[-2:]))
     c_layers, s_layers = list(art.content_layers), list(art.style_layers)
     weights = dict(content_weight=1.0, style_weight=art.style_weight, tv_weight=art.tv_weight)
-    extractor = FeatureExtractor(art.net, list(dict.fromkeys(c_layers + s_layers)), art.preprocess, aliases=art.aliases)
+    extractor = FeatureExtractor(art.net, list(dict.fromkeys(c_layers + s_layers)), art.preprocess, aliases=art.aliases,
+                                 channels_last=True)  # as style_transfer runs it
     common = StyleObjective(extractor, content, style, content_layers=c_layers, style_layers=s_layers, **weights)
 
     def score(img):
@@ -140,6 +152,9 @@ def main() -> None:
 
     print(f"\nstyle transfer {content.shape[-1]}×{content.shape[-2]}, VGG16-BN (easyocr), content {c_layers}, "
           f"style {s_layers}, weights {weights}")
+    per_eval = evaluation_seconds(art, common, content, style, c_layers, s_layers, weights)
+    print(f"one full-size evaluation (median of 7): tutorial {per_eval[0] * 1e3:.0f} ms, cnnlab {per_eval[1] * 1e3:.0f} ms "
+          f"({per_eval[0] / per_eval[1]:.2f}x)")
     print(f"{'method':<34}{'seconds':>9}{'evals':>7}{'total':>10}{'content':>10}{'style':>10}{'tv':>9}")
     start = time.perf_counter()
     base_img, base_evals = tutorial_baseline(art, content, style, c_layers, s_layers, num_steps=args.baseline_steps, **weights)
@@ -147,21 +162,43 @@ def main() -> None:
     b = score(base_img)
     print(f"{'tutorial (L-BFGS, 300 steps, fp32)':<34}{base_s:>9.1f}{base_evals:>7}{b['total']:>10.4f}"
           f"{b['content']:>10.4f}{b['style']:>10.4f}{b['tv']:>9.4f}", flush=True)
-    result = style_transfer(content, STARRY, art, size=args.size, steps=args.steps or 150, scales=(1.0,))
+    result = style_transfer(content, STARRY, art, size=args.size)
     m = score(result.image)
-    print(f"{'cnnlab 1 stage, 150 evals':<34}{result.seconds:>9.1f}{len(result.history):>7}{m['total']:>10.4f}"
+    stages = "+".join(str(sum(1 for h in result.history if h.width == w)) for w in dict.fromkeys(h.width for h in result.history))
+    label = f"cnnlab defaults ({stages})"
+    print(f"{label:<34}{result.seconds:>9.1f}{len(result.history):>7}{m['total']:>10.4f}"
           f"{m['content']:>10.4f}{m['style']:>10.4f}{m['tv']:>9.4f}")
     print(f"speed-up {base_s / result.seconds:.2f}x; total loss cnnlab / tutorial = {m['total'] / b['total']:.3f} "
           f"(goal: ≥ 2x faster at ≤ 1.0)", flush=True)
     if not args.skip_dream:
         dream_timings(args)
-    print("\nstyle transfer, continued")
-    c2f = style_transfer(content, STARRY, art, size=args.size)  # defaults: (0.5, 1.0), 100 + 200
-    m = score(c2f.image)
-    print(f"{'cnnlab defaults (100@½ + 200@1)':<34}{c2f.seconds:>9.1f}{len(c2f.history):>7}{m['total']:>10.4f}"
-          f"{m['content']:>10.4f}{m['style']:>10.4f}{m['tv']:>9.4f}")
-    print(f"speed-up {base_s / c2f.seconds:.2f}x; total loss cnnlab / tutorial = {m['total'] / b['total']:.3f}", flush=True)
 
+
+def evaluation_seconds(art, common, content, style, c_layers, s_layers, weights, repeats=7):
+    """Median seconds of one forward+backward of the full-size objective: the tutorial's model vs cnnlab's."""
+    from statistics import median
+
+    def timed(fn):
+        times = []
+        for i in range(repeats + 2):
+            t = time.perf_counter()
+            fn()
+            if i >= 2:  # two warm-up calls
+                times.append(time.perf_counter() - t)
+        return median(times)
+
+    model, content_losses, style_losses = tutorial_model(art, content, style, c_layers, s_layers)
+    x = content.clone().requires_grad_(True)
+
+    def tutorial_eval():
+        x.grad = None
+        tutorial_loss(model, content_losses, style_losses, x, **weights).backward()
+
+    def cnnlab_eval():
+        x.grad = None
+        common(x)["total"].backward()
+
+    return timed(tutorial_eval), timed(cnnlab_eval)
 
 
 def dream_timings(args) -> None:

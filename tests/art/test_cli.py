@@ -34,4 +34,4 @@ def test_bad_optimizer(tmp_path, capsys):
 def test_bad_scales(tmp_path, capsys):
     code = main(["style", "skimage:chelsea", "skimage:coffee", "--scales", "half,1", "-o", str(tmp_path / "o.png")])
     assert code == 2
-    assert "`--scales` must be comma-separated numbers like 0.5,1; got 'half,1'" in capsys.readouterr().err
+    assert "`--scales` must be comma-separated numbers like 0.25,0.5,1; got 'half,1'" in capsys.readouterr().err

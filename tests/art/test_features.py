@@ -86,3 +86,40 @@ def test_preprocess_imagenet_and_caffe():
     caffe = Preprocess((104.0, 116.0, 122.0), scale=255.0, bgr=True)(x)
     assert abs(float(caffe[0, 2, 0, 0]) - (255.0 - 122.0)) < 1e-4  # red lands in channel 2 (BGR)
     assert abs(float(caffe[0, 0, 0, 0]) - (127.5 - 104.0)) < 1e-4
+
+
+def _bn_vgg() -> nn.Sequential:
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(inplace=True),
+                        nn.Conv2d(6, 5, 3, padding=1, bias=False), nn.BatchNorm2d(5), nn.ReLU(inplace=True))
+    for bn in (net[1], net[4]):  # non-trivial running statistics and affine parameters
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+        bn.weight.data.uniform_(0.5, 1.5)
+        bn.bias.data.uniform_(-0.5, 0.5)
+    return net.eval()
+
+
+def test_batchnorm_is_folded_exactly(image):
+    net = _bn_vgg()
+    ex = FeatureExtractor(net, ["relu1_1", "bn1_2", "relu1_2"], aliases=vgg_aliases(net))
+    assert ex.folded == ["1", "4"]
+    assert isinstance(net[1], nn.BatchNorm2d)  # the caller's model is untouched
+    maps = ex(image)
+    with torch.no_grad():
+        assert torch.allclose(maps["relu1_1"], net[:3](image.clone()), atol=1e-5)
+        assert torch.allclose(maps["bn1_2"], net[:5](image.clone()), atol=1e-5)
+        assert torch.allclose(maps["relu1_2"], net(image.clone()), atol=1e-5)
+        assert not torch.allclose(maps["bn1_2"], net[:4](image.clone()), atol=1e-2)  # BN really acts
+
+
+def test_batchnorm_not_folded_when_conv_output_requested_or_training(image):
+    net = _bn_vgg()
+    ex = FeatureExtractor(net, ["conv1_1", "relu1_2"], aliases=vgg_aliases(net))
+    assert ex.folded == ["4"]
+    with torch.no_grad():
+        assert torch.allclose(ex(image)["conv1_1"], net[0](image), atol=1e-6)
+    from cnnlab.art.features import fold_batchnorm
+
+    train_copy = _bn_vgg().train()
+    assert fold_batchnorm(train_copy) == []

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from cnnlab.art.color import preserve_color, rgb_to_yiq, yiq_to_rgb
+from cnnlab.art.color import match_color, preserve_color, rgb_to_yiq, yiq_to_rgb
 from cnnlab.art.losses import content_loss, gram_matrix, style_loss, tv_loss
 
 
@@ -45,6 +46,26 @@ def test_style_loss_gradient_float64():
     assert torch.autograd.gradcheck(lambda t: style_loss(t, target), (a,))
 
 
+def test_gram_gradient_float64_against_autograd_bmm():
+    torch.manual_seed(4)
+    F = torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(gram_matrix, (F,))
+    weights = torch.randn(2, 3, 3, dtype=torch.float64)  # an asymmetric upstream gradient
+    (mine,) = torch.autograd.grad((gram_matrix(F) * weights).sum(), F)
+    f = F.reshape(2, 3, 20)
+    (ref,) = torch.autograd.grad((torch.bmm(f, f.transpose(1, 2)) / 60 * weights).sum(), F)
+    assert torch.allclose(mine, ref, atol=1e-12)
+    # channels-last maps take the copy-free (N, HW, C) path: same values, gradient stays channels-last
+    Fcl = F.detach().contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    assert torch.allclose(gram_matrix(Fcl), gram_matrix(F), atol=1e-12)
+    assert torch.autograd.gradcheck(gram_matrix, (Fcl,))
+    (mine_cl,) = torch.autograd.grad((gram_matrix(Fcl) * weights).sum(), Fcl)
+    assert torch.allclose(mine_cl, ref, atol=1e-12)
+    assert mine_cl.is_contiguous(memory_format=torch.channels_last)
+    with pytest.raises(ValueError, match=r"expects an \(N, C, H, W\) feature map; got shape \(3, 4\)"):
+        gram_matrix(torch.rand(3, 4))
+
+
 def test_yiq_roundtrip_and_colour_preservation(image, style_image):
     assert torch.allclose(yiq_to_rgb(rgb_to_yiq(image)), image, atol=1e-5)
     grey = style_image.mean(1, keepdim=True).expand(-1, 3, -1, -1) * 0.4 + 0.3
@@ -54,3 +75,19 @@ def test_yiq_roundtrip_and_colour_preservation(image, style_image):
     # the chrominance is the content's, the luminance the stylised image's (no clipping in this range)
     assert torch.allclose(rgb_to_yiq(out)[:, 1:], rgb_to_yiq(image)[:, 1:], atol=2e-3)
     assert torch.allclose(rgb_to_yiq(out)[:, :1], rgb_to_yiq(grey)[:, :1], atol=2e-3)
+
+
+def test_match_color_moves_mean_and_covariance_onto_the_reference():
+    torch.manual_seed(5)
+    mix = torch.tensor([[1.0, 0.3, 0.0], [0.2, 1.0, 0.1], [0.0, 0.4, 1.0]])
+    image = 0.45 + 0.05 * torch.einsum("ij,njhw->nihw", mix, torch.randn(1, 3, 30, 40))
+    reference = 0.5 + 0.08 * torch.einsum("ij,njhw->nihw", mix.T, torch.randn(1, 3, 20, 20))
+    out = match_color(image.double(), reference.double())
+    stats = lambda t: (t[0].reshape(3, -1).mean(1), torch.cov(t[0].reshape(3, -1)))  # noqa: E731
+    (m_out, c_out), (m_ref, c_ref) = stats(out), stats(reference.double())
+    assert float(out.min()) > 0 and float(out.max()) < 1  # no clipping in this example
+    assert torch.allclose(m_out, m_ref, atol=1e-9)
+    assert torch.allclose(c_out, c_ref, atol=1e-6)
+    assert torch.allclose(match_color(image, image), image, atol=1e-4)  # identity on itself
+    with pytest.raises(ValueError, match=r"expects \(N, 3, H, W\) images; got \(3, 4, 4\)"):
+        match_color(torch.rand(3, 4, 4), reference)

@@ -7,7 +7,7 @@ import torch
 
 from cnnlab.art.color import rgb_to_yiq
 from cnnlab.art.features import FeatureExtractor, vgg_aliases
-from cnnlab.art.style import StyleObjective, _split_steps, style_transfer
+from cnnlab.art.style import LowPass, StyleObjective, _stage_steps, style_transfer
 from cnnlab.errors import ConfigError
 
 STYLE = ["relu1_1", "relu2_1", "relu3_1"]
@@ -39,8 +39,9 @@ def test_style_loss_falls_tenfold_and_content_stays_bounded(net, image, style_im
 
 def test_coarse_to_fine_and_noise_init(net, image, style_image):
     r = style_transfer(image, style_image, net, content_layers=CONTENT, style_layers=STYLE, size=48,
-                       steps=30, scales=(0.5, 1.0), init="noise", style_weight=1.0, tv_weight=1e-2, seed=1,
-                       optimizer="adam", lr=0.05)
+                       steps=20, stage_steps=(10, 20), scales=(0.5, 1.0), min_stage_side=8, init="noise", style_weight=1.0,
+                       tv_weight=1e-2, seed=1, optimizer="adam", lr=0.05)
+    assert len(r.history) == 30
     sizes = [(h.height, h.width) for h in r.history]
     assert sizes[0] == (20, 24) and sizes[-1] == (40, 48)
     fine = [h.total for h in r.history if h.height == 40]
@@ -50,8 +51,8 @@ def test_coarse_to_fine_and_noise_init(net, image, style_image):
         noise = float(ref(torch.rand(image.shape, generator=torch.Generator().manual_seed(1)))["total"])
     assert r.final["total"] < noise / 3
     again = style_transfer(image, style_image, net, content_layers=CONTENT, style_layers=STYLE, size=48,
-                           steps=30, scales=(0.5, 1.0), init="noise", style_weight=1.0, tv_weight=1e-2, seed=1,
-                           optimizer="adam", lr=0.05)
+                           stage_steps=(10, 20), scales=(0.5, 1.0), min_stage_side=8, init="noise", style_weight=1.0,
+                           tv_weight=1e-2, seed=1, optimizer="adam", lr=0.05)
     assert torch.allclose(r.image, again.image, atol=1e-5)
 
 
@@ -63,18 +64,74 @@ def test_preserve_color_keeps_content_chroma(net, image, style_image):
     assert float(chroma_err) < 0.01
 
 
-def test_split_steps():
-    assert _split_steps(90, [1.0]) == [90]
-    assert _split_steps(300, [0.5, 1.0]) == [100, 200]
-    assert sum(_split_steps(100, [0.25, 0.5, 1.0])) == 100
+def test_stage_change_reinjects_the_start_images_detail(net, image, style_image):
+    # One evaluation per stage leaves each stage at its start image (the best evaluated one), so the
+    # full-size stage starts from up(content_half) + content − up(content_half) = content exactly.
+    r = style_transfer(image, style_image, net, content_layers=CONTENT, style_layers=STYLE, size=48,
+                       scales=(0.5, 1.0), stage_steps=(1, 1), min_stage_side=8, init="content")
+    assert torch.allclose(r.image, image, atol=1e-6)
+    assert r.final["content"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_matched_init_starts_in_the_style_colours(net, image, style_image):
+    style_image = style_image * torch.tensor([0.3, 0.1, 0.1]).view(1, 3, 1, 1) + torch.tensor([0.6, 0.2, 0.1]).view(1, 3, 1, 1)
+    r = style_transfer(image, style_image, net, content_layers=CONTENT, style_layers=STYLE, size=48,
+                       scales=(1.0,), steps=1, init="matched")
+    means = lambda t: t.mean(dim=(0, 2, 3))  # noqa: E731
+    assert torch.allclose(means(r.image), means(style_image), atol=0.02)
+    assert not torch.allclose(means(image), means(style_image), atol=0.1)
+
+
+def test_lbfgs_keeps_the_best_image_it_evaluated(net, image, style_image):
+    r = style_transfer(image, style_image, net, content_layers=CONTENT, style_layers=STYLE, size=48,
+                       steps=40, scales=(1.0,), style_weight=1.0, tv_weight=0.0, channels_last=False)
+    assert r.final["total"] == pytest.approx(min(h.total for h in r.history), rel=1e-4)
+
+
+def test_small_coarse_stages_are_skipped(net, image, style_image):
+    r = style_transfer(image, style_image, net, content_layers=CONTENT, style_layers=STYLE, size=48,
+                       scales=(0.25, 0.5, 1.0), stage_steps=(2, 3, 4))  # 12 and 24 px < 64 px: skipped
+    assert [(h.height, h.width) for h in r.history] == [(40, 48)] * 4
+
+
+def test_lowpass_is_symmetric_invertible_and_damps_high_frequencies():
+    torch.manual_seed(6)
+    A = LowPass((10, 13), 0.2)
+    u, v = torch.randn(1, 3, 10, 13, dtype=torch.float64), torch.randn(1, 3, 10, 13, dtype=torch.float64)
+    assert float((A(u) * v).sum()) == pytest.approx(float((u * A(v)).sum()), rel=1e-10)  # A = Aᵀ
+    assert torch.allclose(A.inverse(A(u)), u, atol=1e-10)
+    flat = torch.ones(1, 1, 10, 13, dtype=torch.float64)
+    checker = (torch.arange(10).view(-1, 1) + torch.arange(13).view(1, -1)).remainder(2).double() * 2 - 1
+    assert torch.allclose(A(flat), flat)  # the zero frequency passes unchanged
+    # the checkerboard (k = √2 × Nyquist) is scaled by (1 + (√2/0.2)²)^-½ ≈ 0.14
+    assert float(A(checker.view(1, 1, 10, 13)).abs().max()) < 0.2
+
+
+def test_preconditioned_gradient_is_the_chain_rule(net, image, style_image):
+    # L-BFGS on z with x = A z must see dL/dz = Aᵀ dL/dx = A dL/dx: compare with autograd through A.
+    ex = FeatureExtractor(net, CONTENT + STYLE, aliases=vgg_aliases(net))
+    obj = StyleObjective(ex, image, style_image, content_layers=CONTENT, style_layers=STYLE, tv_weight=0.1)
+    A = LowPass(tuple(image.shape[-2:]), 0.2)
+    z = A.inverse(0.5 * image + 0.25).requires_grad_(True)
+    obj(A(z))["total"].backward()
+    x = A(z.detach()).requires_grad_(True)
+    obj(x)["total"].backward()
+    assert torch.allclose(z.grad, A(x.grad), atol=1e-6, rtol=1e-4)
+
+
+def test_stage_steps():
+    assert _stage_steps(90, 1) == [90]
+    assert _stage_steps(120, 3) == [100, 150, 120]
 
 
 def test_errors(net, image, style_image, tmp_path):
     kw = dict(content_layers=CONTENT, style_layers=STYLE, size=32)
     with pytest.raises(ConfigError, match="`optimizer` must be one of lbfgs, adam; got 'sgd'"):
         style_transfer(image, style_image, net, optimizer="sgd", **kw)
-    with pytest.raises(ConfigError, match="`init` must be one of content, noise"):
+    with pytest.raises(ConfigError, match="`init` must be one of matched, content, noise"):
         style_transfer(image, style_image, net, init="zeros", **kw)
+    with pytest.raises(ConfigError, match=r"`precondition` must be a cutoff > 0 .*; got -1"):
+        style_transfer(image, style_image, net, precondition=-1, **kw)
     with pytest.raises(ConfigError, match=r"`scales` must increase within \(0, 1\] and end with 1.0"):
         style_transfer(image, style_image, net, scales=(1.0, 0.5), **kw)
     with pytest.raises(ConfigError, match="`style_layer_weights` needs one weight per style layer"):

@@ -4,7 +4,11 @@
 gradients, in-place activations switched off so a captured map is never overwritten), so the caller's
 model is never touched. A ``nn.Sequential`` is cut after the child that holds the last requested layer;
 any other model stops its forward pass as soon as every requested layer has fired. Either way the cost
-of a call ends at the last layer that is needed (the main speed lever of style transfer).
+of a call ends at the last layer that is needed (the main speed lever of style transfer). In the copy,
+every eval-mode ``BatchNorm2d`` that directly follows a ``Conv2d`` in a ``nn.Sequential`` is folded into
+that convolution (exact: ``w' = w·γ/√(σ²+ε)``, ``b' = (b − μ)·γ/√(σ²+ε) + β``) unless the convolution's own
+output is requested; the BatchNorm's name stays valid (it becomes an identity that passes the folded
+output on).
 """
 
 from __future__ import annotations
@@ -90,6 +94,39 @@ def resolve_layers(model: nn.Module, layers: Iterable[str], aliases: dict[str, s
     return out
 
 
+def fold_batchnorm(net: nn.Module, keep: set[str] = frozenset()) -> list[str]:
+    """Fold every ``BatchNorm2d`` that follows a ``Conv2d`` in a ``nn.Sequential`` of ``net`` into the conv.
+
+    Works in place on ``net`` (pass a copy) and only on BatchNorms that use running statistics (eval mode
+    or no batch statistics), so the folded network computes the same function. A pair is left alone when
+    the convolution's name is in ``keep`` (its own output must stay observable). Returns the names of
+    the folded BatchNorms, which become ``nn.Identity``.
+    """
+    folded = []
+    for prefix, seq in list(net.named_modules()):
+        if not isinstance(seq, nn.Sequential):
+            continue
+        names = [n for n, _ in seq.named_children()]
+        for a, b in zip(names, names[1:]):
+            conv, bn = getattr(seq, a), getattr(seq, b)
+            conv_name = f"{prefix}.{a}" if prefix else a
+            if not (type(conv) is nn.Conv2d and type(bn) is nn.BatchNorm2d and conv_name not in keep):
+                continue
+            if bn.training or bn.running_mean is None or bn.num_features != conv.out_channels:
+                continue
+            with torch.no_grad():
+                scale = bn.running_var.add(bn.eps).rsqrt()
+                if bn.affine:
+                    scale = scale * bn.weight
+                shift = -bn.running_mean * scale + (bn.bias if bn.affine else 0.0)
+                conv.weight.mul_(scale.view(-1, 1, 1, 1))
+                bias = conv.bias * scale + shift if conv.bias is not None else shift
+                conv.bias = nn.Parameter(bias.detach().clone(), requires_grad=False)
+            setattr(seq, b, nn.Identity())
+            folded.append(f"{prefix}.{b}" if prefix else b)
+    return folded
+
+
 class FeatureExtractor(nn.Module):
     """Return ``{layer: feature map}`` for the requested layers of a model.
 
@@ -113,6 +150,7 @@ class FeatureExtractor(nn.Module):
         self.modules_of = dict(zip(self.requested, resolved))
         net = copy.deepcopy(model).eval()
         net.requires_grad_(False)
+        self.folded = fold_batchnorm(net, keep=set(resolved))
         for module in net.modules():
             if hasattr(module, "inplace") and isinstance(module.inplace, bool):
                 module.inplace = False

@@ -13,15 +13,49 @@ from __future__ import annotations
 import torch
 
 
+class _Gram(torch.autograd.Function):
+    """``G = F Fᵀ / n`` of an (N, C, H, W) map, with the symmetric backward ``dF = (dG + dGᵀ) F / n``.
+
+    Autograd's generic ``bmm`` backward multiplies twice (once per operand); F is both operands, so one
+    product suffices. A channels-last map is used as (N, HW, C) without a copy, and its gradient comes
+    back channels-last, so it adds cheaply to the gradient from the next layer; ``1/n`` is applied to
+    the small C×C matrices only.
+    """
+
+    @staticmethod
+    def forward(ctx, feature: torch.Tensor) -> torch.Tensor:
+        N, C, H, W = feature.shape
+        n = float(C * H * W)
+        nhwc = feature.dim() == 4 and not feature.is_contiguous() and feature.is_contiguous(memory_format=torch.channels_last)
+        if nhwc:
+            f = feature.permute(0, 2, 3, 1).reshape(N, H * W, C)  # a view of the channels-last storage
+            gram = torch.bmm(f.transpose(1, 2), f)
+        else:
+            f = feature.reshape(N, C, H * W)
+            gram = torch.bmm(f, f.transpose(1, 2))
+        ctx.save_for_backward(f)
+        ctx.n, ctx.nhwc, ctx.shape = n, nhwc, (N, C, H, W)
+        return gram / n
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (f,) = ctx.saved_tensors
+        N, C, H, W = ctx.shape
+        g = (grad + grad.transpose(1, 2)) / ctx.n
+        if ctx.nhwc:
+            return torch.bmm(f, g).reshape(N, H, W, C).permute(0, 3, 1, 2)
+        return torch.bmm(g, f).reshape(N, C, H, W)
+
+
 def gram_matrix(feature: torch.Tensor) -> torch.Tensor:
     """Channel correlations of a feature map, normalised by the number of its elements.
 
     Shape:
         (N, C, H, W) -> (N, C, C).
     """
-    N, C, H, W = feature.shape
-    f = feature.reshape(N, C, H * W)  # (N, C, H, W) -> (N, C, HW)
-    return torch.bmm(f, f.transpose(1, 2)) / (C * H * W)
+    if feature.dim() != 4:
+        raise ValueError(f"gram_matrix expects an (N, C, H, W) feature map; got shape {tuple(feature.shape)}")
+    return _Gram.apply(feature)
 
 
 def style_loss(feature: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:

@@ -15,14 +15,14 @@ def style_command(
     style: str = typer.Argument(..., help="style image path or skimage:NAME"),
     output: str = typer.Option(..., "--output", "-o", help="output image (.png/.jpg); the loss curve goes beside it"),
     size: int = typer.Option(256, "--size", help="longer side of the output in pixels"),
-    steps: int = typer.Option(300, "--steps", help="loss evaluations: a third at half size, the rest at full size"),
-    scales: str = typer.Option("0.5,1", "--scales", help="coarse-to-fine stage sizes relative to --size, e.g. 1 for one stage"),
+    steps: int = typer.Option(140, "--steps", help="loss evaluations at full size (after 100, 150, ... at the coarse sizes)"),
+    scales: str = typer.Option("0.25,0.5,1", "--scales", help="coarse-to-fine stage sizes relative to --size, e.g. 1 for one stage"),
     model: str = typer.Option("vgg16_bn", "--model", "-m", help="vgg16_bn (easyocr trunk) or vgg16 (HED)"),
     style_weight: Optional[float] = typer.Option(None, "--style-weight", help="default per model"),
     content_weight: float = typer.Option(1.0, "--content-weight"),
     tv_weight: Optional[float] = typer.Option(None, "--tv-weight", help="default per model"),
     optimizer: str = typer.Option("lbfgs", "--optimizer", help="lbfgs or adam"),
-    init: str = typer.Option("content", "--init", help="content or noise"),
+    init: str = typer.Option("matched", "--init", help="matched (content in the style's colours), content or noise"),
     preserve_color: bool = typer.Option(False, "--preserve-color", help="keep the content image's colours"),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
@@ -41,9 +41,9 @@ def style_command(
     try:
         stage_scales = tuple(float(v) for v in scales.split(","))
     except ValueError:
-        raise ConfigError(f"`--scales` must be comma-separated numbers like 0.5,1; got {scales!r}") from None
+        raise ConfigError(f"`--scales` must be comma-separated numbers like 0.25,0.5,1; got {scales!r}") from None
     out = Path(output)
-    bar = tqdm(total=steps, desc="style", unit="eval", leave=False)
+    bar = tqdm(total=None, desc="style", unit="eval", leave=False)
 
     def progress(record, total: int) -> None:
         bar.total = total
