@@ -121,7 +121,7 @@ def test_preconditioned_gradient_is_the_chain_rule(net, image, style_image):
 
 def test_stage_steps():
     assert _stage_steps(90, 1) == [90]
-    assert _stage_steps(120, 3) == [100, 150, 120]
+    assert _stage_steps(120, 3) == [100, 100, 120]
 
 
 def test_errors(net, image, style_image, tmp_path):

@@ -10,7 +10,7 @@ total-variation term against high-frequency noise. What makes it fast (see ``ben
 - the targets (content maps, style Grams) are computed once per resolution under ``no_grad``;
 - projected L-BFGS (pixels kept in [0, 1] at every evaluation), preconditioned by a low-pass filter
   (:class:`LowPass`): about a quarter fewer evaluations to the same loss at 256 px;
-- coarse-to-fine (``scales``): 100 evaluations at ¼ size and 150 at ½ size (0.13x and 0.31x the cost
+- coarse-to-fine (``scales``): 100 evaluations at ¼ size and 100 at ½ size (0.13x and 0.31x the cost
   of a full-size one) before ``steps`` at full size, the content's detail re-injected at each change;
 - the start image is the content in the style's colours (``init="matched"``).
 """
@@ -100,14 +100,14 @@ class StyleObjective:
 
 
 def _stage_steps(steps: int, n_stages: int) -> list[int]:
-    """Evaluations per stage: 100, 150, 200, ... for the coarse stages (coarsest first), ``steps`` at full size.
+    """Evaluations per stage: 100 for each coarse stage, ``steps`` at full size.
 
     Coarse evaluations are cheap (at ¼ and ½ size one costs 0.13x and 0.31x a full-size one at 256 px),
-    and the full-size stage starts from their result. Measured at 256 px (``benchmarks/art_speed.py``),
-    100 + 150 coarse evaluations before 120 full-size ones reached a lower loss than the tutorial
-    recipe's 300 full-size evaluations.
+    and the full-size stage starts from their result. Loss curves at 256 px (chelsea × Starry Night,
+    same budget): 100 + 100 coarse evaluations beat 100 + 150 and 60 + 100; see
+    ``benchmarks/art_speed.py`` for the defaults against the tutorial recipe.
     """
-    return [100 + 50 * i for i in range(n_stages - 1)] + [steps]
+    return [100] * (n_stages - 1) + [steps]
 
 
 def style_transfer(content, style, model: str | torch.nn.Module | ArtModel = "vgg16_bn", *,
@@ -134,8 +134,8 @@ def style_transfer(content, style, model: str | torch.nn.Module | ArtModel = "vg
         scales: resolutions of the coarse-to-fine stages relative to ``size``, ending with 1.0; coarse
             stages whose longer side would be under ``min_stage_side`` px are skipped (at 128 px the
             64 px stage still helps; smaller, VGG's deep layers see next to nothing).
-        stage_steps: evaluations per stage, overriding ``steps`` (default: 100, 150, ... for the
-            coarse stages, coarsest first, then ``steps``).
+        stage_steps: evaluations per stage, overriding ``steps`` (default: 100 for each coarse
+            stage, then ``steps``).
         optimizer: ``"lbfgs"`` (projected onto [0, 1]) or ``"adam"`` (learning rate ``lr``).
         precondition: L-BFGS on ``z`` with ``x = A z``, ``A`` the low-pass :class:`LowPass` with this
             cutoff (a fraction of the Nyquist frequency); ``None`` for L-BFGS on the pixels.
