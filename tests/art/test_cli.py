@@ -35,3 +35,10 @@ def test_bad_scales(tmp_path, capsys):
     code = main(["style", "skimage:chelsea", "skimage:coffee", "--scales", "half,1", "-o", str(tmp_path / "o.png")])
     assert code == 2
     assert "`--scales` must be comma-separated numbers like 0.25,0.5,1; got 'half,1'" in capsys.readouterr().err
+
+
+def test_bad_precondition(tmp_path, capsys):
+    code = main(["style", "skimage:chelsea", "skimage:coffee", "--precondition", "-0.5", "-o", str(tmp_path / "o.png")])
+    assert code != 0
+    assert "`precondition` must be a cutoff > 0 (fraction of the Nyquist frequency) or None; got -0.5" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()

@@ -22,6 +22,7 @@ def style_command(
     content_weight: float = typer.Option(1.0, "--content-weight"),
     tv_weight: Optional[float] = typer.Option(None, "--tv-weight", help="default per model"),
     optimizer: str = typer.Option("lbfgs", "--optimizer", help="lbfgs or adam"),
+    precondition: float = typer.Option(0.2, "--precondition", help="L-BFGS low-pass preconditioner cutoff (fraction of Nyquist); 0 turns it off"),
     init: str = typer.Option("matched", "--init", help="matched (content in the style's colours), content or noise"),
     preserve_color: bool = typer.Option(False, "--preserve-color", help="keep the content image's colours"),
     seed: int = typer.Option(0, "--seed"),
@@ -53,6 +54,7 @@ def style_command(
     try:
         result = style_transfer(content, style, model, size=size, steps=steps, scales=stage_scales, style_weight=style_weight,
                                 content_weight=content_weight, tv_weight=tv_weight, optimizer=optimizer,
+                                precondition=precondition or None,
                                 init=init, preserve_color=preserve_color, seed=seed, callback=progress)
     finally:
         bar.close()
