@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 
 import torch
 from torch import nn
+
+from _timing import median_time
 
 STARRY = "/usr/share/doc/opencv-doc/examples/data/starry_night.jpg"
 
@@ -163,15 +166,15 @@ def main() -> None:
     base_img, base_evals = tutorial_baseline(art, content, style, c_layers, s_layers, num_steps=args.baseline_steps, **weights)
     base_s = time.perf_counter() - start
     b = score(base_img)
-    print(f"{'tutorial (L-BFGS, 300 steps, fp32)':<34}{base_s:>9.1f}{base_evals:>7}{b['total']:>10.4f}"
+    print(f"{f'tutorial (L-BFGS, {args.baseline_steps} steps, fp32)':<34}{base_s:>9.1f}{base_evals:>7}{b['total']:>10.4f}"
           f"{b['content']:>10.4f}{b['style']:>10.4f}{b['tv']:>9.4f}", flush=True)
     runs += [style_transfer(content, STARRY, art, size=args.size) for _ in range(args.repeats - 1)]  # ... and after
     seconds = sorted(r.seconds for r in runs)
+    median_s = statistics.median(seconds)
     result = runs[0]
     m = score(result.image)
     stages = "+".join(str(sum(1 for h in result.history if h.width == w)) for w in dict.fromkeys(h.width for h in result.history))
     label = f"cnnlab defaults ({stages})"
-    median_s = seconds[len(seconds) // 2]
     print(f"{label:<34}{median_s:>9.1f}{len(result.history):>7}{m['total']:>10.4f}"
           f"{m['content']:>10.4f}{m['style']:>10.4f}{m['tv']:>9.4f}")
     same = all(torch.equal(r.image, result.image) for r in runs)
@@ -185,17 +188,6 @@ def main() -> None:
 
 def evaluation_seconds(art, common, content, style, c_layers, s_layers, weights, repeats=7):
     """Median seconds of one forward+backward of the full-size objective: the tutorial's model vs cnnlab's."""
-    from statistics import median
-
-    def timed(fn):
-        times = []
-        for i in range(repeats + 2):
-            t = time.perf_counter()
-            fn()
-            if i >= 2:  # two warm-up calls
-                times.append(time.perf_counter() - t)
-        return median(times)
-
     model, content_losses, style_losses = tutorial_model(art, content, style, c_layers, s_layers)
     x = content.clone().requires_grad_(True)
 
@@ -207,7 +199,7 @@ def evaluation_seconds(art, common, content, style, c_layers, s_layers, weights,
         x.grad = None
         common(x)["total"].backward()
 
-    return timed(tutorial_eval), timed(cnnlab_eval)
+    return (median_time(tutorial_eval, repeats, warmup=2), median_time(cnnlab_eval, repeats, warmup=2))
 
 
 def dream_timings(args) -> None:

@@ -38,8 +38,9 @@ def match_color(image: torch.Tensor, reference: torch.Tensor, eps: float = 1e-8)
 
     The affine colour map ``x ↦ Σ_r^{1/2} Σ_i^{-1/2} (x − μ_i) + μ_r`` (symmetric matrix square roots;
     Gatys et al. 2016, "colour histogram matching"). Style transfer starts from it (``init="matched"``):
-    the first layers' Gram matrices then already carry the style's colours, which saved about a sixth
-    of the evaluations to a given loss at 256 px (``benchmarks/art_speed.py``).
+    the first layers' Gram matrices then already carry the style's colours. On 256 px loss curves (chelsea ×
+    Starry Night, 100 half-size then full-size evaluations) it saved about a sixth of the full-size
+    evaluations to the tutorial recipe's loss.
 
     Shape:
         image (N, 3, H, W), reference (N or 1, 3, H', W') -> (N, 3, H, W).

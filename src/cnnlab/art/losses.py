@@ -26,7 +26,7 @@ class _Gram(torch.autograd.Function):
     def forward(ctx, feature: torch.Tensor) -> torch.Tensor:
         N, C, H, W = feature.shape
         n = float(C * H * W)
-        nhwc = feature.dim() == 4 and not feature.is_contiguous() and feature.is_contiguous(memory_format=torch.channels_last)
+        nhwc = not feature.is_contiguous() and feature.is_contiguous(memory_format=torch.channels_last)
         if nhwc:
             f = feature.permute(0, 2, 3, 1).reshape(N, H * W, C)  # a view of the channels-last storage
             gram = torch.bmm(f.transpose(1, 2), f)

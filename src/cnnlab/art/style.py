@@ -6,7 +6,8 @@ total-variation term against high-frequency noise. What makes it fast (see ``ben
 
 - the network runs only up to the last layer the losses need, with BatchNorm folded into the
   convolutions (:class:`FeatureExtractor`), and the Gram matrices use one product in their backward
-  pass (:func:`~cnnlab.art.losses.gram_matrix`): one full-size evaluation costs 0.86x the tutorial's;
+  pass (:func:`~cnnlab.art.losses.gram_matrix`): one full-size evaluation cost 0.76x the tutorial's
+  in the run recorded in ``docs/gallery.md`` (0.68x to 0.94x over the tuning runs on a shared machine);
 - the targets (content maps, style Grams) are computed once per resolution under ``no_grad``;
 - projected L-BFGS (pixels kept in [0, 1] at every evaluation), preconditioned by a low-pass filter
   (:class:`LowPass`): about a quarter fewer evaluations to the same loss at 256 px;
@@ -33,6 +34,7 @@ from cnnlab.errors import ConfigError
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("matched", "content", "noise")
+COARSE_STEPS = 100  # evaluations per coarse stage by default (see _stage_steps)
 
 
 @dataclass
@@ -107,7 +109,7 @@ def _stage_steps(steps: int, n_stages: int) -> list[int]:
     same budget): 100 + 100 coarse evaluations beat 100 + 150 and 60 + 100; see
     ``benchmarks/art_speed.py`` for the defaults against the tutorial recipe.
     """
-    return [100] * (n_stages - 1) + [steps]
+    return [COARSE_STEPS] * (n_stages - 1) + [steps]
 
 
 def style_transfer(content, style, model: str | torch.nn.Module | ArtModel = "vgg16_bn", *,
@@ -185,7 +187,7 @@ def style_transfer(content, style, model: str | torch.nn.Module | ArtModel = "vg
     if len(counts) != len(scales) or min(counts) < 1:
         raise ConfigError(f"`stage_steps` needs one count ≥ 1 per scale ({len(scales)}); got {list(counts)}")
     stages = [(sc, n) for sc, n in zip(scales, counts) if sc == 1.0 or max(H, W) * sc >= min_stage_side]
-    counts = [n for _, n in stages]
+    total_evals = sum(n for _, n in stages)
     history: list[StyleRecord] = []
     x = c_small = None
     for scale, n in stages:
@@ -211,7 +213,7 @@ def style_transfer(content, style, model: str | torch.nn.Module | ArtModel = "vg
             rec = StyleRecord(len(history) + 1, hw[0], hw[1], *(float(parts[k].detach()) for k in ("content", "style", "tv", "total")))
             history.append(rec)
             if callback is not None:
-                callback(rec, sum(counts))
+                callback(rec, total_evals)
 
         if optimizer == "lbfgs":
             _lbfgs(x, objective, n, record, precondition)
@@ -250,6 +252,15 @@ class LowPass:
         return torch.fft.irfft2(torch.fft.rfft2(v) / self.gain.to(v.dtype), s=self.size)
 
 
+class _NoPreconditioner:
+    """``A = I``: L-BFGS on the pixels themselves."""
+
+    def __call__(self, v: torch.Tensor) -> torch.Tensor:
+        return v
+
+    inverse = __call__
+
+
 def _lbfgs(x: torch.Tensor, objective: StyleObjective, n: int, record, precondition: float | None) -> None:
     # Projected L-BFGS: pixels are clipped to [0, 1] before every evaluation. Optimising unclipped and
     # clipping at the end undoes much of the progress (9x higher style loss on the tests' toy problem).
@@ -257,20 +268,20 @@ def _lbfgs(x: torch.Tensor, objective: StyleObjective, n: int, record, precondit
     # (total 6.52 after 160 evaluations vs 7.58 after 200), so fixed unit steps are used. Unit steps
     # can overshoot on small problems, so the best image evaluated is the one kept. With
     # ``precondition`` the optimiser works on z, x = A z (:class:`LowPass`).
-    A = LowPass(tuple(x.shape[-2:]), precondition) if precondition else None
-    z = (A.inverse(x.detach()) if A is not None else x.detach().clone()).requires_grad_(True)
+    A = LowPass(tuple(x.shape[-2:]), precondition) if precondition else _NoPreconditioner()
+    z = A.inverse(x.detach()).clone().requires_grad_(True)
     opt = torch.optim.LBFGS([z], lr=1.0, max_iter=n, max_eval=n, history_size=100, tolerance_grad=0.0,
                             tolerance_change=0.0)
     best = {"loss": float("inf"), "x": None}
 
     def closure():
         with torch.no_grad():
-            image = (A(z) if A is not None else z).clamp(0, 1)
-            z.copy_(A.inverse(image) if A is not None else image)  # project onto [0, 1] in pixel space
+            image = A(z).clamp(0, 1)
+            z.copy_(A.inverse(image))  # project onto [0, 1] in pixel space
         image.requires_grad_(True)
         parts = objective(image)
         parts["total"].backward()
-        z.grad = A(image.grad) if A is not None else image.grad
+        z.grad = A(image.grad)
         record(parts)
         loss = float(parts["total"].detach())
         if loss < best["loss"]:
