@@ -76,12 +76,14 @@ class Conv2d(Layer):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, (KH, KW)
 
+    _conv, _conv_backward = staticmethod(C.conv2d), staticmethod(C.conv2d_backward)
+
     def _forward(self, x, training):
-        return C.conv2d(x, self.params["weight"], self.params.get("bias"), self.stride, self.padding,
-                        self.dilation, self.groups)
+        return self._conv(x, self.params["weight"], self.params.get("bias"), self.stride, self.padding,
+                          self.dilation, self.groups)
 
     def _backward(self, dout, cache, need_dx=True):
-        dx, self.grads["weight"], db = C.conv2d_backward(dout, cache, need_dx)
+        dx, self.grads["weight"], db = self._conv_backward(dout, cache, need_dx)
         if db is not None:
             self.grads["bias"] = db
         return dx
@@ -101,15 +103,7 @@ class Conv1d(Conv2d):
         self.params["weight"] = self.params["weight"][:, :, 0, :]        # (F, C/groups, K)
         self.stride, self.padding, self.dilation, self.kernel_size = stride, padding, dilation, (k,)
 
-    def _forward(self, x, training):
-        return C.conv1d(x, self.params["weight"], self.params.get("bias"), self.stride, self.padding,
-                        self.dilation, self.groups)
-
-    def _backward(self, dout, cache, need_dx=True):
-        dx, self.grads["weight"], db = C.conv1d_backward(dout, cache, need_dx)
-        if db is not None:
-            self.grads["bias"] = db
-        return dx
+    _conv, _conv_backward = staticmethod(C.conv1d), staticmethod(C.conv1d_backward)
 
 
 class Linear(Layer):

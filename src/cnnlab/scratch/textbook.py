@@ -76,15 +76,20 @@ def _corr2d(x, k, mode, flipped):
     return np.einsum("ijab,ab->ij", win, k)
 
 
+def _as_1d(x, k):
+    x, k = np.asarray(x), np.asarray(k)
+    if x.ndim != 1 or k.ndim != 1:
+        raise ShapeError(f"`x` and `k` must be 1-D; got {x.shape} and {k.shape}")
+    return x, k
+
+
 def correlate1d(x, k, mode="valid"):
     """1-D cross-correlation y[t] = Σ_a x[t + a]·k[a] (``scipy.signal.correlate``'s modes).
 
     Shape:
         x: (L,), k: (K,) -> (L−K+1,) in "valid"
     """
-    x, k = np.asarray(x), np.asarray(k)
-    if x.ndim != 1 or k.ndim != 1:
-        raise ShapeError(f"`x` and `k` must be 1-D; got {x.shape} and {k.shape}")
+    x, k = _as_1d(x, k)
     # scipy.signal.correlate centres "same" like a convolution with the reversed kernel
     return _corr2d(x[None, :], k[None, :], mode, flipped=True)[0]
 
@@ -95,7 +100,5 @@ def convolve1d(x, k, mode="valid"):
     Shape:
         x: (L,), k: (K,) -> (L−K+1,) in "valid"
     """
-    x, k = np.asarray(x), np.asarray(k)
-    if x.ndim != 1 or k.ndim != 1:
-        raise ShapeError(f"`x` and `k` must be 1-D; got {x.shape} and {k.shape}")
+    x, k = _as_1d(x, k)
     return _corr2d(x[None, :], k[None, ::-1], mode, flipped=True)[0]
