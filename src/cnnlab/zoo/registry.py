@@ -54,14 +54,39 @@ def register(name: str, input_shape: Tuple[int, ...], description: str):
     return deco
 
 
+_APPS_LOADED = False
+
+
+def _load_apps() -> None:
+    """Import the model modules of the applications (``cnnlab.apps.MODEL_MODULES``) once.
+
+    Applications sit above the zoo; they register their models with :func:`register` when their model
+    module is imported. The zoo names those modules only through that tuple, so the import stays one-way
+    in code (zoo never imports an application's names) while ``create("textcnn")`` still works.
+    """
+    global _APPS_LOADED
+    if _APPS_LOADED:
+        return
+    _APPS_LOADED = True
+    import importlib
+
+    from cnnlab import apps
+
+    for module in apps.MODEL_MODULES:
+        importlib.import_module(module)
+
+
 def _entry(name: str) -> ZooEntry:
+    if isinstance(name, str) and name not in _REGISTRY:
+        _load_apps()
     if not isinstance(name, str) or name not in _REGISTRY:
         raise UnknownNameError(f"unknown zoo model {name!r}; known: {', '.join(names())}")
     return _REGISTRY[name]
 
 
 def names() -> List[str]:
-    """All registered model names, sorted."""
+    """All registered model names, sorted (the applications' models included)."""
+    _load_apps()
     return sorted(_REGISTRY)
 
 
