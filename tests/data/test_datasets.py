@@ -143,6 +143,6 @@ def test_from_tensors_and_subset():
     assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (15, 5, 0)
     small = ds.subset(train=4, val=2)
     assert (len(small.y_train), len(small.y_val)) == (4, 2) and small.mean == ds.mean
-    with pytest.raises(DataError, match=r"`y_train` must hold one label per image \(3\); got shape \(2,\)"):
+    with pytest.raises(DataError, match=r"`y_train` must hold one target per example \(3\); got shape \(2,\)"):
         data.Dataset("bad", torch.rand(3, 1, 2, 2), torch.zeros(2, dtype=torch.long), x[:0, None], y[:0],
                      x[:0, None], y[:0], ["a"])

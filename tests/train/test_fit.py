@@ -110,7 +110,7 @@ def test_bf16_channels_last_training_learns(digits, make_model):
 
 
 def test_bad_options_are_one_line_errors(digits, make_model):
-    cases = [(dict(optimizer="rmsprop"), "`optimizer` must be one of sgd, adam, adamw; got 'rmsprop'"),
+    cases = [(dict(optimizer="rmsprop"), "`optimizer` must be one of sgd, adam, adamw, adadelta; got 'rmsprop'"),
              (dict(schedule="linear"), "`schedule` must be one of none, step, cosine, onecycle; got 'linear'"),
              (dict(precision="fp16"), "`precision` must be one of fp32, bf16, auto; got 'fp16'"),
              (dict(epochs=0), "`epochs` must be an integer ≥ 1; got 0"),

@@ -32,6 +32,17 @@ class _Interrupt(Callback):
             raise KeyboardInterrupt
 
 
+class _InterruptAtEpoch(Callback):
+    """Dies as the given epoch (0-based) begins: the last checkpoint is the previous epoch's end."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_begin(self, state):
+        if state.epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
 def _files(folder: Path) -> dict:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
@@ -55,6 +66,23 @@ def test_resume_after_an_interrupt_mid_epoch_reproduces_the_uninterrupted_run(di
 
     assert no_time(history.records) == no_time(History.read(tmp_path / "full").records)
     assert len(history) == 3
+
+
+def test_resume_after_an_epoch_end_checkpoint_reproduces_the_uninterrupted_run(digits, make_model, tmp_path):
+    """The epoch-end checkpoint must carry the data order of the *next* epoch (a resume used to replay the
+    previous epoch's permutation)."""
+    ds = digits.subset(train=320)
+    opts = dict(OPTS, checkpoint_every=0)
+    fit(make_model(dropout=0.3), ds, out=tmp_path / "full", **opts)
+    with pytest.raises(KeyboardInterrupt):
+        fit(make_model(dropout=0.3), ds, out=tmp_path / "part", callbacks=[_InterruptAtEpoch(2)], **opts)
+    ckpt = load_checkpoint(tmp_path / "part" / "checkpoint.pt")
+    assert (ckpt["state"]["epoch"], ckpt["state"]["step"], ckpt["state"]["global_step"]) == (2, 0, 20)
+    history = fit(make_model(seed=5, dropout=0.3), ds, resume=tmp_path / "part", progress=False)
+    a = load_weights(tmp_path / "full" / "weights.safetensors")
+    b = load_weights(tmp_path / "part" / "weights.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert history["loss"] == History.read(tmp_path / "full")["loss"]
 
 
 _SCRIPT = textwrap.dedent("""
@@ -86,22 +114,28 @@ def _run(script, out, data_file, mode):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(digits, make_model, tmp_path):
+@pytest.mark.parametrize("where", ["mid-epoch", "epoch-end"])
+def test_sigkill_then_resume_matches_an_uninterrupted_run(digits, make_model, tmp_path, where):
+    """Killed with SIGKILL after a mid-epoch checkpoint (``checkpoint_every``) or after an epoch-end one:
+    the resumed run ends bit-identical to the uninterrupted run."""
     ds = digits.subset(train=320)
     data_file = tmp_path / "digits.pt"
     torch.save({"tensors": [ds.x_train, ds.y_train, ds.x_val, ds.y_val, ds.x_test, ds.y_test], "classes": ds.classes,
                 "mean": ds.mean, "std": ds.std}, data_file)
     script = tmp_path / "train_script.py"
-    opts = {k: v for k, v in KILL_OPTS.items() if k != "progress"}
+    kill_opts = KILL_OPTS if where == "mid-epoch" else dict(KILL_OPTS, checkpoint_every=0)
+    opts = {k: v for k, v in kill_opts.items() if k != "progress"}
     script.write_text(_SCRIPT.format(tests=str(Path(__file__).parent), opts=opts))
     victim = _run(script, tmp_path / "victim", data_file, "new")
     ckpt_path = tmp_path / "victim" / "checkpoint.pt"
     deadline = time.time() + 300
     seen = None
-    while time.time() < deadline and victim.poll() is None:  # wait for a mid-epoch checkpoint of epoch 2
+    wanted = (lambda st: st["epoch"] == 1 and st["step"] > 0) if where == "mid-epoch" else \
+        (lambda st: st["epoch"] == 1 and st["step"] == 0)  # the checkpoint written at epoch 1's end
+    while time.time() < deadline and victim.poll() is None:
         if ckpt_path.exists():
             state = load_checkpoint(ckpt_path)["state"]  # never half-written: atomic replace
-            if state["epoch"] == 1 and state["step"] > 0:
+            if wanted(state):
                 seen = state
                 break
         time.sleep(0.02)
@@ -115,7 +149,7 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(digits, make
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the same numerics as the single-threaded subprocesses
     try:  # meanwhile, the uninterrupted reference run in this process
-        fit(make_model(dropout=0.3), ds, out=tmp_path / "ref", **KILL_OPTS)
+        fit(make_model(dropout=0.3), ds, out=tmp_path / "ref", **kill_opts)
     finally:
         torch.set_num_threads(threads)
     out, err = resumed.communicate(timeout=300)

@@ -16,6 +16,7 @@ import torch
 
 from cnnlab.errors import CheckpointError
 from cnnlab.io import atomic_write
+from cnnlab.runfolder import apply_state, load_weights  # noqa: F401  (re-exported)
 
 CHECKPOINT_VERSION = 1
 
@@ -56,40 +57,3 @@ def save_weights(path: str | Path, state_dict: dict) -> Path:
     with atomic_write(path, "wb") as fh:
         fh.write(data)
     return Path(path)
-
-
-def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a safetensors weights file.
-
-    Raises:
-        CheckpointError: missing, corrupt or truncated.
-    """
-    from safetensors.torch import load
-
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"weights file `{path}` does not exist")
-    try:
-        return load(path.read_bytes())
-    except Exception as exc:
-        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"weights file `{path}` is corrupt or truncated ({reason})") from None
-
-
-def apply_state(model: torch.nn.Module, state_dict: dict, source: str | Path) -> None:
-    """``model.load_state_dict(state_dict)`` with a one-line error naming what does not match."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    wrong = [f"{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
-             if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(missing[:3])}{'...' if len(missing) > 3 else ''}")
-        if unexpected:
-            parts.append(f"unexpected {', '.join(unexpected[:3])}{'...' if len(unexpected) > 3 else ''}")
-        if wrong:
-            parts.append(f"shape mismatch {', '.join(wrong[:3])}")
-        raise CheckpointError(f"weights in `{source}` do not match the model: {'; '.join(parts)}")
-    model.load_state_dict(state_dict)

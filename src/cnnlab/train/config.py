@@ -6,13 +6,12 @@ from dataclasses import asdict, dataclass, fields
 
 from cnnlab.errors import ConfigError
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
+OPTIMIZERS = ("sgd", "adam", "adamw", "adadelta")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
 PRECISIONS = ("fp32", "bf16", "auto")
 LAYOUTS = ("nchw", "channels_last", "auto")
 DEVICES = ("auto", "cpu", "cuda")
-MONITORS = ("val_loss", "val_accuracy")
-DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3}
+DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "adadelta": 1.0}
 
 
 @dataclass
@@ -42,7 +41,7 @@ class FitConfig:
     deterministic: bool = False
     device: str = "auto"
     patience: int = 0  # early stopping after this many epochs without improvement; 0 = off
-    monitor: str = "val_loss"
+    monitor: str | None = None  # None -> the task's default (val_loss for classification, val_psnr for SR)
     min_delta: float = 0.0
     restore_best_weights: bool = True
     checkpoint_every: int = 0  # also save the full state every N optimiser steps (0: only at epoch ends)
@@ -66,7 +65,8 @@ class FitConfig:
         choice("precision", PRECISIONS)
         choice("layout", LAYOUTS)
         choice("device", DEVICES)
-        choice("monitor", MONITORS)
+        if self.monitor is not None and (not isinstance(self.monitor, str) or not self.monitor):
+            raise ConfigError(f"`monitor` must be a metric name such as 'val_loss'; got {self.monitor!r}")
         positive("epochs")
         positive("batch_size")
         positive("eval_batch_size")

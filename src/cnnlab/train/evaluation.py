@@ -10,74 +10,53 @@ import torch.nn as nn
 
 from cnnlab.errors import ConfigError, DataError
 from cnnlab.train import distributed
-from cnnlab.train.metrics import confusion_matrix, correct_topk, per_class_accuracy
 from cnnlab.train.perf import autocast, memory_format
 
 
-def normalizer(mean, std, channels: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(1, C, 1, 1) mean and 1/std tensors; single-value statistics broadcast to every channel."""
-    mean = torch.as_tensor(mean, dtype=torch.float32).flatten()
-    std = torch.as_tensor(std, dtype=torch.float32).flatten()
-    if mean.numel() not in (1, channels) or std.numel() not in (1, channels):
-        raise DataError(f"normalisation statistics have {mean.numel()} values for {channels}-channel images")
-    return (mean.expand(channels).reshape(1, channels, 1, 1).to(device),
-            (1.0 / std).expand(channels).reshape(1, channels, 1, 1).to(device))
-
-
 @torch.no_grad()
-def evaluate_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, mean, std, batch_size: int = 1000,
+def evaluate_split(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task, preprocess: nn.Module, *,
+                   batch_size: int = 1000, precision: str = "fp32", layout: str = "nchw", ctx=None, fmt=None,
+                   confusion: bool = False) -> dict:
+    """``task``'s metrics of ``model`` on raw ``(x, y)``; the model's training mode is restored afterwards."""
+    ctx = ctx or distributed.Context(device=next(iter(model.parameters()), torch.empty(0)).device)
+    fmt = fmt if fmt is not None else (memory_format(layout) if x.ndim == 4 else torch.contiguous_format)
+    preprocess = preprocess.to(ctx.device)
+
+    def forward(xb):
+        xb = preprocess(xb.to(ctx.device, non_blocking=True))
+        if fmt is not torch.contiguous_format:
+            xb = xb.contiguous(memory_format=fmt)
+        with autocast(precision, ctx.device):
+            return model(xb)
+
+    was_training = model.training
+    model.eval()
+    try:
+        return task.evaluate(model, x, y, forward=forward, batch_size=batch_size, ctx=ctx, confusion=confusion)
+    finally:
+        model.train(was_training)
+
+
+def evaluate_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, mean=(), std=(), batch_size: int = 1000,
                      precision: str = "fp32", layout: str = "nchw", topk: int = 5, num_classes: int | None = None,
-                     ctx: distributed.Context | None = None, confusion: bool = False) -> dict:
-    """Loss, accuracy, top-k accuracy (and optionally the confusion matrix) of ``model`` on ``(x, y)``.
+                     ctx: distributed.Context | None = None, confusion: bool = False, task=None) -> dict:
+    """The task's metrics (default: classification loss, accuracy, top-k accuracy and optionally the
+    confusion matrix) of ``model`` on raw ``(x, y)``, images normalised with ``mean``/``std``.
 
     Under torchrun each rank evaluates its shard and the sums are all-reduced, so every rank gets the
     numbers of the whole set. The model's training mode is restored afterwards.
 
     Shape:
-        x: (N, C, H, W) in [0, 1]; y: (N,) class indices.
+        x: (N, C, H, W) in [0, 1] (or any input the model takes); y: (N,) class indices (or the task's targets).
     """
-    ctx = ctx or distributed.Context(device=next(iter(model.parameters()), torch.empty(0)).device)
-    device = ctx.device
-    n_total = len(y)
-    if ctx.distributed:
-        x, y = x[ctx.rank::ctx.world_size], y[ctx.rank::ctx.world_size]
-    mean_t, inv_std = normalizer(mean, std, x.shape[1], device)
-    fmt = memory_format(layout)
-    was_training = model.training
-    model.eval()
-    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-    correct = torch.zeros((), dtype=torch.int64, device=device)
-    correct_k = torch.zeros((), dtype=torch.int64, device=device)
-    preds = []
-    k = topk
-    try:
-        for start in range(0, len(y), batch_size):
-            xb = x[start:start + batch_size].to(device, non_blocking=True)
-            yb = y[start:start + batch_size].to(device, non_blocking=True)
-            xb = ((xb - mean_t) * inv_std).contiguous(memory_format=fmt)
-            with autocast(precision, device):
-                logits = model(xb)
-            logits = logits.float()
-            if num_classes is None:
-                num_classes = logits.shape[1]
-            loss_sum += nn.functional.cross_entropy(logits, yb, reduction="sum").double()
-            correct += correct_topk(logits, yb, 1)
-            correct_k += correct_topk(logits, yb, k)
-            if confusion:
-                preds.append(logits.argmax(1))
-    finally:
-        model.train(was_training)
-    k = min(k, num_classes or k)
-    sums = distributed.all_reduce_sum([float(loss_sum), float(correct), float(correct_k)], ctx)
-    out = {"n": n_total, "loss": sums[0] / max(1, n_total), "accuracy": sums[1] / max(1, n_total),
-           f"top{k}_accuracy": sums[2] / max(1, n_total)}
-    if confusion:
-        pred = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
-        cm = confusion_matrix(pred.cpu(), y.cpu(), int(num_classes or 0))
-        cm = distributed.all_reduce_tensor(cm.to(device), ctx).cpu()
-        out["confusion_matrix"] = cm.tolist()
-        out["per_class_accuracy"] = per_class_accuracy(cm)
-    return out
+    from cnnlab.preprocess import Identity, for_stats
+    from cnnlab.train.tasks import Classification
+
+    task = task or Classification(topk=topk, num_classes=num_classes)
+    image = x.ndim == 4 and x.is_floating_point() and task.normalize_inputs
+    pre = for_stats(mean, std) if image else Identity()
+    return evaluate_split(model, x, y, task, pre, batch_size=batch_size, precision=precision, layout=layout,
+                          ctx=ctx, confusion=confusion)
 
 
 def evaluate_run(run, data: str | None = None, *, split: str = "test", batch_size: int = 1000,
@@ -85,7 +64,8 @@ def evaluate_run(run, data: str | None = None, *, split: str = "test", batch_siz
     """Evaluate a loaded run on a split of its dataset (or of ``data``).
 
     Returns:
-        ``{"accuracy", "loss", "per_class_accuracy", "confusion_matrix", "n", "classes", "dataset", "split"}``.
+        The run's task metrics plus ``"n", "classes", "dataset", "split", "task"``; for classification
+        ``{"accuracy", "loss", "top5_accuracy", "per_class_accuracy", "confusion_matrix", ...}``.
     """
     from cnnlab import data as data_mod
 
@@ -100,15 +80,16 @@ def evaluate_run(run, data: str | None = None, *, split: str = "test", batch_siz
     x, y = ds.split(split)
     if len(y) == 0:
         raise DataError(f"dataset {name!r} has no {split!r} split examples")
-    if int(y.max()) >= len(run.classes):
+    if run.task.name == "classification" and int(y.max()) >= len(run.classes):
         raise DataError(f"dataset {name!r} has labels up to {int(y.max())}; the run knows {len(run.classes)} classes")
     dev = distributed.resolve_device(device)
     model = run.model.to(dev)
-    res = evaluate_tensors(model, x, y, mean=run.mean, std=run.std, batch_size=batch_size, precision=precision,
-                           num_classes=len(run.classes), ctx=distributed.Context(device=dev), confusion=True)
-    return {"accuracy": res["accuracy"], "loss": res["loss"], "per_class_accuracy": res["per_class_accuracy"],
-            "confusion_matrix": res["confusion_matrix"], "n": res["n"], "classes": list(run.classes),
-            "dataset": name, "split": split}
+
+    res = evaluate_split(model, x, y, run.task, run.preprocess, batch_size=batch_size, precision=precision,
+                         ctx=distributed.Context(device=dev), confusion=run.task.name == "classification")
+    out = {k: v for k, v in res.items()}
+    out.update({"classes": list(run.classes), "dataset": name, "split": split, "task": run.task.name})
+    return out
 
 
 @torch.no_grad()
@@ -128,7 +109,7 @@ def predict_files(run, files: list[str | Path], *, top_k: int = 5, device: str =
     x = torch.stack([load_image(f, (h, w), c) for f in files])  # (N, C, H, W)
     dev = distributed.resolve_device(device)
     model = run.model.to(dev).eval()
-    logits = model(run.normalize(x).to(dev)).float()
+    logits = model(run.preprocess(x).to(dev)).float()
     probs = torch.softmax(logits, dim=1).cpu()
     k = min(top_k, probs.shape[1])
     values, indices = probs.topk(k, dim=1)

@@ -1,10 +1,12 @@
-"""``fit``: the training loop (Keras-like convenience at hand-written-PyTorch speed).
+"""``fit``: the training loop (Keras-like convenience at hand-written-PyTorch speed), for any task.
 
 The hot loop does no per-sample Python work: each epoch draws one permutation of the in-memory training
-tensors from a dedicated generator and slices index tensors out of it. Everything needed to continue a
-run exactly is saved in the checkpoint (model, optimiser, schedule, epoch, step, RNG states including the
-data-order generator's state at the start of the epoch), so a run killed mid-epoch and resumed ends with
-the weights of an uninterrupted run in deterministic mode.
+tensors from a dedicated generator and slices index tensors out of it. A :class:`~cnnlab.train.tasks.Task`
+supplies the loss, the metrics and the monitor; early stopping, best weights, checkpoints and the run
+folder are built-in callbacks. Everything needed to continue a run exactly is saved in the checkpoint
+(model, optimiser, schedule, epoch, step, RNG states including the data-order generator's), so a run
+killed mid-epoch or between epochs and resumed ends with the weights of an uninterrupted run in
+deterministic mode.
 """
 
 from __future__ import annotations
@@ -18,70 +20,19 @@ import torch
 import torch.nn as nn
 
 from cnnlab.errors import CheckpointError, ConfigError, TrainingError
-from cnnlab.train import distributed
-from cnnlab.train.checkpoint import CHECKPOINT_VERSION, apply_state, load_checkpoint, save_checkpoint, save_weights
+from cnnlab.train import distributed, runs
+from cnnlab.train import tasks as tasks_mod
+from cnnlab.train.callbacks import BestWeights, Callback, Checkpointer, EarlyStopping, RunWriter
+from cnnlab.train.checkpoint import apply_state, load_checkpoint
 from cnnlab.train.config import FitConfig
-from cnnlab.train.evaluation import evaluate_tensors, normalizer
+from cnnlab.train.evaluation import evaluate_split
 from cnnlab.train.history import History
-from cnnlab.train.metrics import class_rank
 from cnnlab.train.optim import current_lr, make_optimizer, make_scheduler
 from cnnlab.train.perf import autocast, memory_format, resolve
 from cnnlab.train.progress import Progress
-from cnnlab.train import runs
+from cnnlab.train.state import TrainState
 
-
-class Callback:
-    """Hooks called by :func:`fit` (all no-ops by default); ``state`` is the live :class:`TrainState`.
-
-    A callback ends training after the current epoch by setting ``state.stop_training = True`` (Keras'
-    ``model.stop_training``).
-    """
-
-    def on_step_end(self, state: "TrainState") -> None:
-        """After every optimiser step."""
-
-    def on_epoch_end(self, state: "TrainState", logs: dict) -> None:
-        """After validation and checkpointing of an epoch."""
-
-
-class TrainState:
-    """Counters and RNG generators of a run; what a checkpoint stores besides the state dicts."""
-
-    def __init__(self, seed: int):
-        self.epoch = 0  # 0-based epoch in progress
-        self.step = 0  # optimiser steps done within this epoch
-        self.global_step = 0
-        self.data_gen = torch.Generator().manual_seed(seed)  # data order
-        self.aug_gen = torch.Generator().manual_seed(seed + 1)  # augmentation parameters
-        self.epoch_gen_state = self.data_gen.get_state()  # data_gen before this epoch's permutation
-        self.sums = {"loss": 0.0, "correct": 0, "correct_k": 0, "seen": 0}
-        self.best_value: float | None = None
-        self.best_epoch: int | None = None
-        self.best_state: dict | None = None
-        self.wait = 0
-        self.stopped_epoch: int | None = None
-        self.stop_training = False  # set by a callback: stop after this epoch
-
-    def to_dict(self) -> dict:
-        return {"epoch": self.epoch, "step": self.step, "global_step": self.global_step,
-                "epoch_gen_state": self.epoch_gen_state, "aug_gen_state": self.aug_gen.get_state(),
-                "torch_rng_state": torch.get_rng_state(),
-                "cuda_rng_states": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-                "sums": dict(self.sums), "best_value": self.best_value, "best_epoch": self.best_epoch,
-                "best_state": self.best_state, "wait": self.wait, "stopped_epoch": self.stopped_epoch}
-
-    def load_dict(self, d: dict) -> None:
-        self.epoch, self.step, self.global_step = int(d["epoch"]), int(d["step"]), int(d["global_step"])
-        self.epoch_gen_state = d["epoch_gen_state"]
-        self.data_gen.set_state(self.epoch_gen_state)
-        self.aug_gen.set_state(d["aug_gen_state"])
-        torch.set_rng_state(d["torch_rng_state"])
-        if d.get("cuda_rng_states") and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(d["cuda_rng_states"])
-        self.sums = dict(d["sums"])
-        self.best_value, self.best_epoch = d["best_value"], d["best_epoch"]
-        self.best_state, self.wait = d["best_state"], int(d["wait"])
-        self.stopped_epoch = d.get("stopped_epoch")
+__all__ = ["Callback", "TrainState", "fit"]
 
 
 def _describe(model: nn.Module) -> dict | None:
@@ -114,30 +65,42 @@ def _resume_options(stored: dict, options: dict, path: Path) -> dict:
     return merged
 
 
-def fit(model: nn.Module, data, *, out: str | Path | None = None, resume: str | Path | None = None,
+def _task_for(task, cfg_options: dict):
+    """The Task of a fit call; classification takes ``label_smoothing``/``topk`` from the fit options."""
+    if task is None or (isinstance(task, str) and task.lower() == "classification"):
+        return tasks_mod.Classification(label_smoothing=cfg_options.get("label_smoothing", 0.0),
+                                        topk=cfg_options.get("topk", 5))
+    return tasks_mod.get(task)
+
+
+def fit(model: nn.Module, data, *, task=None, out: str | Path | None = None, resume: str | Path | None = None,
         callbacks=(), progress: bool = True, desc: dict | None = None, **options) -> History:
     """Train ``model`` on ``data`` and return its :class:`History`.
 
     Args:
-        model: any classification ``nn.Module`` taking normalised (N, C, H, W) inputs.
-        data: a :class:`cnnlab.data.Dataset` or a dataset name for :func:`cnnlab.data.load`.
+        model: any ``nn.Module``.
+        data: a :class:`cnnlab.data.Dataset` (inputs of any rank/dtype) or a dataset name for
+            :func:`cnnlab.data.load`.
+        task: ``"classification"`` (default), ``"regression"``/``"image-to-image"``, ``"embedding"`` or a
+            :class:`cnnlab.train.tasks.Task` (loss, metrics, default monitor).
         out: run folder to write (model.json, weights, config, history, checkpoints); ``None`` writes nothing.
-        resume: a run folder whose ``checkpoint.pt`` to continue (its stored options are used; the run's
-            folder is also the output folder).
+        resume: a run folder whose ``checkpoint.pt`` to continue (its stored options and task are used; the
+            run's folder is also the output folder).
         callbacks: :class:`Callback` objects.
         progress: show the tqdm bar and the epoch summaries (rank 0 only).
         desc: the model description for ``model.json`` (default: ``cnnlab.spec.describe(model)``).
-        **options: :class:`FitConfig` fields: epochs, batch_size, optimizer (sgd|adam|adamw), lr, momentum,
-            nesterov, weight_decay, schedule (none|step|cosine|onecycle), augment, precision (fp32|bf16|auto),
-            layout (nchw|channels_last|auto), compile, seed, deterministic, device (auto|cpu|cuda),
-            patience, monitor, min_delta, restore_best_weights, checkpoint_every, topk, label_smoothing, ...
+        **options: :class:`FitConfig` fields: epochs, batch_size, optimizer (sgd|adam|adamw|adadelta), lr,
+            momentum, nesterov, weight_decay, schedule (none|step|cosine|onecycle), augment, precision
+            (fp32|bf16|auto), layout (nchw|channels_last|auto), compile, seed, deterministic, device
+            (auto|cpu|cuda), patience, monitor (any metric the task reports, e.g. val_accuracy, val_psnr),
+            min_delta, restore_best_weights, checkpoint_every, topk, label_smoothing, ...
 
     Returns:
-        History with one record per epoch (``loss``, ``accuracy``, ``topK_accuracy``, ``val_*``, ``lr``,
-        ``time``), ``best_epoch``, ``stopped_epoch``.
+        History with one record per epoch (``loss``, the task's metrics, ``val_*``, ``lr``, ``time``),
+        ``best_epoch``, ``stopped_epoch``.
 
     Raises:
-        ConfigError: bad option, or a resume whose model/options do not match. CheckpointError: corrupt
+        ConfigError: bad option, or a resume whose model/options/task do not match. CheckpointError: corrupt
         checkpoint (nothing is overwritten). TrainingError: the loss became NaN/inf (the last good
         checkpoint is kept).
 
@@ -160,8 +123,14 @@ def fit(model: nn.Module, data, *, out: str | Path | None = None, resume: str | 
             raise ConfigError(f"the model does not match the run being resumed (`{resume}` has "
                               f"{_short(stored_desc)}; got {_short(desc)})")
         cfg = FitConfig.from_options(_resume_options(ckpt["config"], options, resume))
+        stored_task = tasks_mod.from_dict(ckpt.get("task"))
+        if task is not None and _task_for(task, cfg.to_dict()).to_dict() != stored_task.to_dict():
+            raise ConfigError(f"`task` {_task_for(task, cfg.to_dict()).to_dict()} differs from the run being resumed "
+                              f"(`{resume}` has {stored_task.to_dict()}); leave it out")
+        task = stored_task
     else:
         cfg = FitConfig.from_options(options)
+        task = _task_for(task, cfg.to_dict())
         if out is not None and (Path(out) / runs.CHECKPOINT_FILE).exists():
             raise ConfigError(f"run folder `{out}` already holds a run; resume it with --resume {out} or pick another --out")
 
@@ -169,13 +138,20 @@ def fit(model: nn.Module, data, *, out: str | Path | None = None, resume: str | 
         from cnnlab import data as data_mod
 
         data = data_mod.load(data)  # the fixed split (seed 0); cfg.seed drives training randomness only
+    task.check_data(data)
+    cfg.monitor = cfg.monitor or task.monitor
+    if cfg.monitor not in task.monitors():
+        raise ConfigError(f"`monitor` {cfg.monitor!r} is not a metric of the {task.name} task; "
+                          f"known: {', '.join(task.monitors())}")
     ctx = distributed.setup(cfg.device)
     prev_deterministic = torch.are_deterministic_algorithms_enabled()
     try:
         if cfg.deterministic:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
-        return _fit(model, data, cfg, ckpt, desc, Path(out) if out is not None else None, ctx, callbacks, progress)
+        trainer = Trainer(model, data, cfg, task, ckpt, desc, Path(out) if out is not None else None, ctx,
+                          list(callbacks), progress)
+        return trainer.run()
     finally:
         torch.use_deterministic_algorithms(prev_deterministic)
         distributed.teardown(ctx)
@@ -186,210 +162,215 @@ def _short(desc) -> str:
     return text if len(text) < 80 else text[:77] + "..."
 
 
-def _fit(model, ds, cfg: FitConfig, ckpt, desc, out: Path | None, ctx, callbacks, progress) -> History:
-    device = ctx.device
-    writes = out is not None and ctx.is_main
-    x_train, y_train = ds.x_train.to(device), ds.y_train.to(device)
-    n_train, n_val = len(y_train), len(ds.y_val)
-    if n_train == 0:
-        raise ConfigError(f"dataset {ds.name!r} has no training examples")
-    if int(ds.y_train.max()) >= ds.num_classes:
-        raise ConfigError(f"labels go up to {int(ds.y_train.max())} but the dataset names {ds.num_classes} classes")
-    if ctx.distributed and cfg.batch_size < ctx.world_size:
-        raise ConfigError(f"`batch_size` ({cfg.batch_size}) must be ≥ the number of processes ({ctx.world_size})")
-    # The global batch is split over ranks; DDP's gradient average then equals the single-process one.
-    drop_last = ctx.distributed and n_train % cfg.batch_size != 0 and n_train > cfg.batch_size
-    steps_per_epoch = n_train // cfg.batch_size if drop_last else math.ceil(n_train / cfg.batch_size)
+class Trainer:
+    """fit's parts: :meth:`setup`, :meth:`train_epoch`, :meth:`validate`, driven by :meth:`run`."""
 
-    state = TrainState(cfg.seed)
-    if ckpt is None:
-        torch.manual_seed(cfg.seed)
-    model.to(device)
+    def __init__(self, model, ds, cfg: FitConfig, task, ckpt, desc, out: Path | None, ctx, callbacks, progress):
+        self.model, self.ds, self.cfg, self.task, self.ckpt, self.desc = model, ds, cfg, task, ckpt, desc
+        self.out, self.ctx, self.user_callbacks, self.progress = out, ctx, callbacks, progress
+        self.monitor = cfg.monitor if len(ds.y_val) else cfg.monitor.removeprefix("val_")
+        self.history = History()
 
-    timings = {}
-    if ckpt is not None:
-        precision, layout = ckpt["resolved"]["precision"], ckpt["resolved"]["layout"]
-    else:
-        precision, layout, timings = resolve(cfg.precision, cfg.layout, model, ds.input_shape, ds.num_classes, device,
-                                             cfg.batch_size, cfg.deterministic)
-        precision, layout, timings = distributed.broadcast((precision, layout, timings), ctx)
-    fmt = memory_format(layout)
-    model.to(memory_format=fmt)
+    # ---------------------------------------------------------------------------------------------- set-up
+    def setup(self) -> None:
+        cfg, ds, ctx, model = self.cfg, self.ds, self.ctx, self.model
+        device = self.device = ctx.device
+        self.writes = self.out is not None and ctx.is_main
+        self.x_train, self.y_train = ds.x_train.to(device), ds.y_train.to(device)
+        n_train = self.n_train = len(self.y_train)
+        if n_train == 0:
+            raise ConfigError(f"dataset {ds.name!r} has no training examples")
+        if ctx.distributed and cfg.batch_size < ctx.world_size:
+            raise ConfigError(f"`batch_size` ({cfg.batch_size}) must be ≥ the number of processes ({ctx.world_size})")
+        # The global batch is split over ranks; DDP's gradient average then equals the single-process one.
+        drop_last = ctx.distributed and n_train % cfg.batch_size != 0 and n_train > cfg.batch_size
+        self.steps_per_epoch = n_train // cfg.batch_size if drop_last else math.ceil(n_train / cfg.batch_size)
 
-    optimizer = make_optimizer(model.parameters(), cfg)
-    scheduler = make_scheduler(optimizer, cfg, steps_per_epoch)
-    history = History()
-    if ckpt is not None:
-        apply_state(model, ckpt["model"], out / runs.CHECKPOINT_FILE)
-        model.to(memory_format=fmt)
+        state = self.state = TrainState(cfg.seed, model)
+        if self.ckpt is None:
+            torch.manual_seed(cfg.seed)
+        model.to(device)
+        timings = {}
+        if self.ckpt is not None:
+            precision, layout = self.ckpt["resolved"]["precision"], self.ckpt["resolved"]["layout"]
+        else:
+            precision, layout, timings = self._resolve_speed()
+        self.precision, self.layout = precision, layout
+        self.fmt = memory_format(layout) if ds.is_image else torch.contiguous_format
+        model.to(memory_format=self.fmt)
+
+        self.optimizer = make_optimizer([p for p in model.parameters() if p.requires_grad], cfg)
+        self.scheduler = make_scheduler(self.optimizer, cfg, self.steps_per_epoch)
+        if self.ckpt is not None:
+            self._restore()
+        self.train_model = model
+        if ctx.distributed:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            self.train_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+        if cfg.compile:
+            self.train_model = torch.compile(self.train_model)
+
+        from cnnlab.data import make_augment
+
+        self.augment = make_augment(cfg.augment)
+        if self.augment is not None and not ds.is_image:
+            raise ConfigError(f"`augment` applies to images (N, C, H, W floats); dataset {ds.name!r} has "
+                              f"{ds.input_dtype} inputs of shape {ds.input_shape}")
+        self.preprocess = self._preprocess().to(device)
+        if self.augment is None:  # normalise once instead of every step (augmentation needs the raw [0, 1] images)
+            self.x_train = self.preprocess(self.x_train)
+        self.meter = self.task.train_meter(device)
+        self.resolved = {"precision": precision, "layout": layout, "timings": timings, "device": str(device),
+                         "world_size": ctx.world_size, "steps_per_epoch": self.steps_per_epoch}
+        self.config_doc = _config_doc(cfg, ds, self.resolved, self.desc, self.task, self.preprocess)
+        self.bar = Progress(self.progress and ctx.is_main, cfg.epochs, self.steps_per_epoch)
+        self.best = BestWeights(self.monitor, self.task.mode(self.monitor), cfg.min_delta, cfg.restore_best_weights,
+                                self.out if self.writes else None)
+        self.best.memory_format = self.fmt
+        self.callbacks = [self.best, EarlyStopping(cfg.patience, cfg.epochs)]
+        self.writers = []
+        if self.writes:
+            self.writers = [RunWriter(self.out, self), Checkpointer(self.out, cfg.checkpoint_every,
+                                                                    self.steps_per_epoch, self)]
+
+    def _resolve_speed(self):
+        cfg, ds = self.cfg, self.ds
+        if ds.is_image and isinstance(self.task, tasks_mod.Classification):
+            found = resolve(cfg.precision, cfg.layout, self.model, ds.input_shape, ds.num_classes, self.device,
+                            cfg.batch_size, cfg.deterministic)
+        else:  # the probe times image classification steps; other inputs/tasks run what was asked (auto: fp32)
+            found = ("fp32" if cfg.precision == "auto" else cfg.precision,
+                     "nchw" if cfg.layout == "auto" or not ds.is_image else cfg.layout, {})
+        return distributed.broadcast(found, self.ctx)
+
+    def _preprocess(self) -> nn.Module:
+        from cnnlab import preprocess
+
+        if self.task.normalize_inputs and self.ds.is_image:
+            return preprocess.for_stats(self.ds.mean, self.ds.std)
+        return preprocess.Identity()
+
+    def _restore(self) -> None:
+        ckpt, path = self.ckpt, self.out / runs.CHECKPOINT_FILE
+        apply_state(self.model, ckpt["model"], path)
+        self.model.to(memory_format=self.fmt)
         try:
-            optimizer.load_state_dict(ckpt["optimizer"])
-            if scheduler is not None and ckpt.get("scheduler") is not None:
-                scheduler.load_state_dict(ckpt["scheduler"])
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+            if self.scheduler is not None and ckpt.get("scheduler") is not None:
+                self.scheduler.load_state_dict(ckpt["scheduler"])
         except (ValueError, KeyError, RuntimeError) as exc:
-            raise CheckpointError(f"optimiser state in `{out / runs.CHECKPOINT_FILE}` does not fit ({exc})") from None
-        state.load_dict(ckpt["state"])
-        history = History(ckpt["history"])
+            raise CheckpointError(f"optimiser state in `{path}` does not fit ({exc})") from None
+        self.state.load_dict(ckpt["state"])
+        self.history = History(ckpt["history"])
 
-    train_model = model
-    if ctx.distributed:
-        from torch.nn.parallel import DistributedDataParallel as DDP
+    # ------------------------------------------------------------------------------------------- one epoch
+    def train_epoch(self) -> dict:
+        """Run the rest of the current epoch; return its training numbers (summed over ranks)."""
+        cfg, state, ctx, task, meter = self.cfg, self.state, self.ctx, self.task, self.meter
+        epoch = state.epoch
+        if state.step == 0:
+            state.epoch_gen_state = state.data_gen.get_state()
+            meter.reset()
+        else:  # resumed mid-epoch: redraw the same permutation, continue the sums
+            state.data_gen.set_state(state.epoch_gen_state)
+            meter.load(state.sums)
+        perm = torch.randperm(self.n_train, generator=state.data_gen).to(self.device)
+        self.bar.start_epoch(epoch, state.step)
+        self.train_model.train()
+        checked = state.step > 0
+        for step in range(state.step, self.steps_per_epoch):
+            idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            rand = self.augment.sample(len(idx), state.aug_gen) if self.augment is not None else None
+            if ctx.distributed:
+                idx = idx[ctx.rank::ctx.world_size]
+                rand = rand[ctx.rank::ctx.world_size] if rand is not None else None
+            xb, yb = self.x_train[idx], self.y_train[idx]
+            if self.augment is not None:
+                xb = self.preprocess(self.augment.apply(xb, rand))
+            if self.fmt is not torch.contiguous_format:
+                xb = xb.contiguous(memory_format=self.fmt)
+            with autocast(self.precision, self.device):
+                output = self.train_model(xb)
+            output = output.float()
+            if not checked:
+                task.check_output(output, yb)
+                checked = True
+            loss = task.loss(output, yb)
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):
+                kept = f"the last good checkpoint `{self.out / runs.CHECKPOINT_FILE}` is kept" if self.writes else \
+                    "no weights were written"
+                raise TrainingError(f"loss became {loss_value} at epoch {epoch + 1}, step {step + 1} "
+                                    f"(global step {state.global_step + 1}); training stopped and {kept}")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            if self.scheduler is not None:
+                self.scheduler.step()
+            task.update(meter, output.detach(), yb, loss_value)
+            state.step = step + 1
+            state.global_step += 1
+            self.bar.step(step + 1, lambda: task.postfix(meter))
+            for cb in self.user_callbacks + self.writers:
+                cb.on_step_end(state)
+        return {"epoch": epoch + 1, **task.train_logs(meter, ctx)}
 
-        train_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
-    if cfg.compile:
-        train_model = torch.compile(train_model)
+    def validate(self) -> dict:
+        """The task's metrics on the validation split (``val_`` prefixed; empty without one)."""
+        if not len(self.ds.y_val):
+            return {}
+        val = evaluate_split(self.model, self.ds.x_val, self.ds.y_val, self.task, self.preprocess,
+                             batch_size=self.cfg.eval_batch_size, precision=self.precision, layout=self.layout,
+                             ctx=self.ctx, fmt=self.fmt)
+        return {f"val_{key}": v for key, v in val.items() if key != "n"}
 
-    from cnnlab.data import make_augment
-
-    augment = make_augment(cfg.augment)
-    mean_t, inv_std = normalizer(ds.mean, ds.std, ds.input_shape[0], device)
-    if augment is None:  # normalise once instead of every step (augmentation needs the raw [0, 1] images)
-        x_train = (x_train - mean_t) * inv_std
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    k = min(cfg.topk, ds.num_classes)
-    resolved = {"precision": precision, "layout": layout, "timings": timings, "device": str(device),
-                "world_size": ctx.world_size, "steps_per_epoch": steps_per_epoch}
-    config_doc = _config_doc(cfg, ds, resolved, desc)
-    if writes:
-        if desc is not None:
-            from cnnlab.io import write_json
-
-            write_json(out / runs.MODEL_FILE, desc)
-        from cnnlab.io import write_json
-
-        write_json(out / runs.CONFIG_FILE, config_doc)
-
-    def checkpoint():
-        if not writes:
-            return
-        save_checkpoint(out / runs.CHECKPOINT_FILE, {
-            "version": CHECKPOINT_VERSION, "model": {k_: v.detach().cpu() for k_, v in model.state_dict().items()},
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
-            "state": state.to_dict(), "history": history.records, "config": cfg.to_dict(), "resolved": resolved,
-            "desc": desc})
-
-    bar = Progress(progress and ctx.is_main, cfg.epochs, steps_per_epoch)
-    monitor = cfg.monitor if n_val else cfg.monitor[4:]
-    maximize = monitor.endswith("accuracy")
-    stop_reason = "early_stopping"
-    try:
-        while state.epoch < cfg.epochs and state.stopped_epoch is None:
-            epoch = state.epoch
-            if state.step == 0:
-                state.epoch_gen_state = state.data_gen.get_state()
-                state.sums = {"loss": 0.0, "correct": 0, "correct_k": 0, "seen": 0}
-            else:  # resumed mid-epoch: redraw the same permutation
-                state.data_gen.set_state(state.epoch_gen_state)
-            perm = torch.randperm(n_train, generator=state.data_gen).to(device)
-            start_time = time.perf_counter()
-            bar.start_epoch(epoch, state.step)
-            train_model.train()
-            loss_sum = state.sums["loss"]
-            correct = torch.tensor(state.sums["correct"], device=device)
-            correct_k = torch.tensor(state.sums["correct_k"], device=device)
-            seen = state.sums["seen"]
-            for step in range(state.step, steps_per_epoch):
-                idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-                rand = augment.sample(len(idx), state.aug_gen) if augment is not None else None
-                if ctx.distributed:
-                    idx = idx[ctx.rank::ctx.world_size]
-                    rand = rand[ctx.rank::ctx.world_size] if rand is not None else None
-                xb, yb = x_train[idx], y_train[idx]
-                if augment is not None:
-                    xb = (augment.apply(xb, rand) - mean_t) * inv_std
-                xb = xb.contiguous(memory_format=fmt)
-                with autocast(precision, device):
-                    logits = train_model(xb)
-                loss = loss_fn(logits.float(), yb)
-                loss_value = loss.item()
-                if not math.isfinite(loss_value):
-                    kept = f"the last good checkpoint `{out / runs.CHECKPOINT_FILE}` is kept" if writes else \
-                        "no weights were written"
-                    raise TrainingError(f"loss became {loss_value} at epoch {epoch + 1}, step {step + 1} "
-                                        f"(global step {state.global_step + 1}); training stopped and {kept}")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                n = len(yb)
-                loss_sum += loss_value * n
-                seen += n
-                rank = class_rank(logits.detach(), yb)
-                correct += (rank == 0).sum()
-                correct_k += (rank < k).sum()
-                state.step = step + 1
-                state.global_step += 1
-                bar.step(step + 1, loss_sum / seen, correct, seen)
-                for cb in callbacks:
-                    cb.on_step_end(state)
-                if cfg.checkpoint_every and state.global_step % cfg.checkpoint_every == 0 and state.step < steps_per_epoch:
-                    state.sums = {"loss": loss_sum, "correct": int(correct), "correct_k": int(correct_k), "seen": seen}
-                    checkpoint()
-            # epoch end: whole-set numbers on every rank
-            loss_sum, n_correct, n_correct_k, seen = distributed.all_reduce_sum(
-                [loss_sum, float(correct), float(correct_k), float(seen)], ctx)
-            logs = {"epoch": epoch + 1, "loss": loss_sum / max(1, seen), "accuracy": n_correct / max(1, seen),
-                    f"top{k}_accuracy": n_correct_k / max(1, seen)}
-            if n_val:
-                val = evaluate_tensors(model, ds.x_val, ds.y_val, mean=ds.mean, std=ds.std,
-                                       batch_size=cfg.eval_batch_size, precision=precision, layout=layout, topk=k,
-                                       num_classes=ds.num_classes, ctx=ctx)
-                logs.update({f"val_{key}": v for key, v in val.items() if key != "n"})
-            logs["lr"] = current_lr(optimizer)
-            logs["time"] = time.perf_counter() - start_time
-            history.append(logs)
-            value = logs[monitor]
-            improved = state.best_value is None or (
-                value > state.best_value + cfg.min_delta if maximize else value < state.best_value - cfg.min_delta)
-            if improved:
-                state.best_value, state.best_epoch, state.wait = value, epoch + 1, 0
-                state.best_state = {k_: v.detach().cpu().clone() for k_, v in model.state_dict().items()}
-                if writes:
-                    save_weights(out / runs.BEST_FILE, state.best_state)
-            else:
-                state.wait += 1
-            state.epoch, state.step = epoch + 1, 0
-            if cfg.patience and state.wait >= cfg.patience and state.epoch < cfg.epochs:
-                state.stopped_epoch = epoch + 1
-            if writes:
-                history.save(out)
-                checkpoint()
-            bar.end_epoch(logs)
-            for cb in callbacks:
-                cb.on_epoch_end(state, logs)
-            if state.stop_training and state.stopped_epoch is None and state.epoch < cfg.epochs:
-                state.stopped_epoch = epoch + 1
-                stop_reason = "callback"
-    finally:
-        bar.close()
-
-    history.best_epoch = state.best_epoch
-    history.stopped_epoch = state.stopped_epoch
-    history.stop_reason = stop_reason if state.stopped_epoch else "completed"
-    if cfg.restore_best_weights and state.best_state is not None:
-        apply_state(model, state.best_state, "the best epoch")
-        model.to(memory_format=fmt)
-    if writes:
-        save_weights(out / runs.WEIGHTS_FILE, model.state_dict())
-        config_doc["results"] = {"epochs_run": len(history), "best_epoch": history.best_epoch,
-                                 "stopped_epoch": history.stopped_epoch, "stop_reason": history.stop_reason,
-                                 "best_" + monitor: state.best_value, "final": history.last()}
-        from cnnlab.io import write_json
-
-        write_json(out / runs.CONFIG_FILE, config_doc)
-    model.to(memory_format=torch.contiguous_format)
-    model.eval()
-    return history
+    # ------------------------------------------------------------------------------------------------- run
+    def run(self) -> History:
+        self.setup()
+        state, cfg = self.state, self.cfg
+        for cb in self.callbacks + self.user_callbacks + self.writers:
+            cb.on_train_begin(state)
+        try:
+            while state.epoch < cfg.epochs and state.stopped_epoch is None:
+                start_time = time.perf_counter()
+                for cb in self.user_callbacks:
+                    cb.on_epoch_begin(state)
+                logs = self.train_epoch()
+                logs.update(self.validate())
+                logs["lr"] = current_lr(self.optimizer)
+                logs["time"] = time.perf_counter() - start_time
+                self.history.append(logs)
+                state.epoch, state.step = logs["epoch"], 0
+                for cb in self.callbacks:
+                    cb.on_epoch_end(state, logs)
+                self.bar.end_epoch(logs)
+                for cb in self.user_callbacks:
+                    cb.on_epoch_end(state, logs)
+                if state.stop_training and state.stopped_epoch is None and state.epoch < cfg.epochs:
+                    state.stopped_epoch, state.stop_reason = state.epoch, "callback"
+                for cb in self.writers:
+                    cb.on_epoch_end(state, logs)
+        finally:
+            self.bar.close()
+        history = self.history
+        history.best_epoch, history.stopped_epoch = state.best_epoch, state.stopped_epoch
+        history.stop_reason = state.stop_reason if state.stopped_epoch else "completed"
+        for cb in self.callbacks + self.writers + self.user_callbacks:
+            cb.on_train_end(state, history)
+        self.model.to(memory_format=torch.contiguous_format)
+        self.model.eval()
+        return history
 
 
-def _config_doc(cfg: FitConfig, ds, resolved: dict, desc) -> dict:
+def _config_doc(cfg: FitConfig, ds, resolved: dict, desc, task, preprocess) -> dict:
     import cnnlab
 
     model_name = desc.get("zoo") if isinstance(desc, dict) else None
     return {"cnnlab_version": cnnlab.__version__, "model": model_name,
             "data": {"name": ds.name, "classes": list(ds.classes), "input_shape": list(ds.input_shape),
-                     "mean": list(ds.mean), "std": list(ds.std), "n_train": len(ds.y_train),
-                     "n_val": len(ds.y_val), "n_test": len(ds.y_test),
+                     "input_dtype": ds.input_dtype, "mean": list(ds.mean), "std": list(ds.std),
+                     "n_train": len(ds.y_train), "n_val": len(ds.y_val), "n_test": len(ds.y_test),
                      "split_seed": 0},
+            "task": task.to_dict(), "preprocess": preprocess.to_config(),
             "fit": cfg.to_dict(), "resolved": resolved}

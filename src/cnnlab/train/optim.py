@@ -1,4 +1,4 @@
-"""Optimisers (SGD with momentum/Nesterov, Adam, AdamW) and per-step learning-rate schedules.
+"""Optimisers (SGD with momentum/Nesterov, Adam, AdamW, Adadelta) and per-step learning-rate schedules.
 
 Schedules are stepped after every optimiser step (not every epoch), so a run resumed mid-epoch continues
 the schedule exactly where it stopped.
@@ -17,6 +17,8 @@ def make_optimizer(params, cfg: FitConfig) -> torch.optim.Optimizer:
                                weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adadelta":  # Kim (2014)'s optimiser: rho 0.95, eps 1e-6 as in his code
+        return torch.optim.Adadelta(params, lr=cfg.lr, rho=0.95, eps=1e-6, weight_decay=cfg.weight_decay)
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 

@@ -1,4 +1,4 @@
-"""Keras-like progress output: a tqdm bar per epoch with live loss/accuracy, then a one-line summary."""
+"""Keras-like progress output: a tqdm bar per epoch with the task's live numbers, then a one-line summary."""
 
 from __future__ import annotations
 
@@ -25,13 +25,14 @@ class Progress:
         self.bar = tqdm(total=self.steps, initial=initial, desc=f"epoch {epoch + 1}/{self.epochs}", unit="step",
                         leave=False, file=sys.stderr, dynamic_ncols=True, mininterval=0.25)
 
-    def step(self, step: int, loss: float, correct: int | float | None, seen: int) -> None:
-        """Advance one step; ``correct`` is only looked at every ``refresh_every`` steps (it costs a sync)."""
+    def step(self, step: int, postfix) -> None:
+        """Advance one step; ``postfix()`` (the task's live numbers, e.g. "loss 0.1234 acc 97.10%") is only
+        called every ``refresh_every`` steps (it may cost a device sync)."""
         if self.bar is None:
             return
         self.bar.update(1)
-        if step % self.refresh_every == 0 and seen:
-            self.bar.set_postfix_str(f"loss {loss:.4f} acc {100.0 * float(correct) / seen:.2f}%", refresh=False)
+        if step % self.refresh_every == 0:
+            self.bar.set_postfix_str(postfix(), refresh=False)
 
     def end_epoch(self, logs: dict) -> None:
         if self.bar is not None:

@@ -25,11 +25,8 @@ from cnnlab.errors import CheckpointError, ConfigError, DataError
 from cnnlab.train.checkpoint import apply_state, load_weights
 from cnnlab.train.history import History
 
-MODEL_FILE = "model.json"
-WEIGHTS_FILE = "weights.safetensors"
-BEST_FILE = "best.safetensors"
-CONFIG_FILE = "config.json"
-CHECKPOINT_FILE = "checkpoint.pt"
+from cnnlab.runfolder import (BEST_FILE, CHECKPOINT_FILE, CONFIG_FILE, MODEL_FILE, WEIGHTS_FILE,  # noqa: F401
+                              read_config, read_desc)
 
 
 @dataclass
@@ -47,12 +44,12 @@ class Run:
     std: tuple[float, ...]
     dataset: str | None
     extra: dict = field(default_factory=dict)
+    task: object = None  # cnnlab.train.tasks.Task of the run (classification for runs written before tasks)
+    preprocess: torch.nn.Module = field(default_factory=torch.nn.Identity)  # raw input -> model input
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Map [0, 1] images (N, C, H, W) to the model's input (normalised with the run's mean/std)."""
-        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-        std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-        return (x - mean) / std
+        """Map raw inputs ([0, 1] images) to the model's input with the run's own preprocessing."""
+        return self.preprocess(x)
 
 
 def default_run_dir(model_name: str, data_name: str, root: str | Path = "runs") -> Path:
@@ -74,27 +71,6 @@ def unique_dir(base: str | Path) -> Path:
     while Path(f"{base}-{i}").exists():
         i += 1
     return Path(f"{base}-{i}")
-
-
-def read_config(path: str | Path) -> dict:
-    path = Path(path)
-    cfg_path = path / CONFIG_FILE
-    if not cfg_path.is_file():
-        raise DataError(f"`{path}` is not a run folder (no {CONFIG_FILE})")
-    try:
-        return json.loads(cfg_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"`{cfg_path}` is corrupt ({exc})") from None
-
-
-def read_desc(path: str | Path) -> dict | None:
-    desc_path = Path(path) / MODEL_FILE
-    if not desc_path.is_file():
-        return None
-    try:
-        return json.loads(desc_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"`{desc_path}` is corrupt ({exc})") from None
 
 
 def load_run(path: str | Path, *, weights: str = "final", model: torch.nn.Module | None = None) -> Run:
@@ -131,6 +107,13 @@ def load_run(path: str | Path, *, weights: str = "final", model: torch.nn.Module
     apply_state(model, load_weights(wfile), wfile)
     model.eval()
     data = config.get("data", {})
+    from cnnlab import preprocess as pre
+    from cnnlab.train.tasks import from_dict
+
+    mean, std = tuple(data.get("mean", ())), tuple(data.get("std", ()))
+    # runs written before preprocessing was recorded normalised their images with the dataset's statistics
+    preprocess = pre.from_config(config["preprocess"]) if "preprocess" in config else pre.for_stats(mean, std)
     return Run(path=path, model=model, desc=desc, config=config, history=History.read(path).records,
                classes=list(data.get("classes", [])), input_shape=tuple(data.get("input_shape", ())),
-               mean=tuple(data.get("mean", ())), std=tuple(data.get("std", ())), dataset=data.get("name"))
+               mean=mean, std=std, dataset=data.get("name"), task=from_dict(config.get("task")),
+               preprocess=preprocess)
