@@ -9,6 +9,12 @@ from cnnlab.errors import ConfigError, ShapeError
 from cnnlab.explain import maximize
 
 
+def _log_odds(logits: torch.Tensor, c: int) -> float:
+    """log(p_c / (1 − p_c)) of the first row, from the logits (finite even when p_c rounds to 1)."""
+    others = torch.cat([logits[:, :c], logits[:, c + 1:]], dim=1)
+    return float(logits[0, c] - torch.logsumexp(others, dim=1)[0])
+
+
 def test_class_maximisation_raises_the_logit_by_a_large_factor(trained_cnn, digits):
     x, y = digits
     with torch.no_grad():
@@ -17,11 +23,14 @@ def test_class_maximisation_raises_the_logit_by_a_large_factor(trained_cnn, digi
         res = maximize(trained_cnn, kind="class", unit=c, shape=(1, 8, 8), steps=60, lr=0.05, seed=0)
         with torch.no_grad():
             start = torch.full((1, 1, 8, 8), 0.5) + 0.05 * torch.randn(1, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-            p_start = trained_cnn(start.clamp(0, 1)).softmax(1)[0, c].item()
+            odds_start = _log_odds(trained_cnn(start.clamp(0, 1)), c)
+            odds_end = _log_odds(trained_cnn(res.image), c)
             p_end = trained_cnn(res.image).softmax(1)[0, c]
-        assert res.final_value - res.start_value > 15, (c, res.start_value, res.final_value)
+        # Margins ≥ 2× the spread seen when the fixture's training starts from weights perturbed by 1e-6..1e-4
+        # (what another CPU kernel's rounding does): logit rise 19-22, log-odds rise 11.7-24.6, p_end ≥ 0.9996.
+        assert res.final_value - res.start_value > 10, (c, res.start_value, res.final_value)
         assert res.final_value > 1.5 * typical  # beyond what real images of the class reach
-        assert p_end.item() > 0.99 and p_end.item() > 10 * p_start
+        assert p_end.item() > 0.99 and odds_end - odds_start > 6, (c, odds_start, odds_end)  # odds up > 400×
         assert res.history[-1] > res.history[0] + 10
         assert res.image.min() >= 0 and res.image.max() <= 1
 
@@ -29,7 +38,8 @@ def test_class_maximisation_raises_the_logit_by_a_large_factor(trained_cnn, digi
 def test_l1_prior_lowers_the_image_l1_norm(trained_cnn):
     plain = maximize(trained_cnn, kind="class", unit=2, shape=(1, 8, 8), steps=60, seed=0)
     sparse = maximize(trained_cnn, kind="class", unit=2, shape=(1, 8, 8), steps=60, seed=0, l1=20.0)
-    assert sparse.image.abs().sum() < 0.7 * plain.image.abs().sum()
+    # the prior removes 31-42% of the L1 norm across rounding-level changes of the model; ask for 15%
+    assert sparse.image.abs().sum() < 0.85 * plain.image.abs().sum()
     assert sparse.final_value > sparse.start_value + 5  # still a picture of that class
 
 

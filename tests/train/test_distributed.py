@@ -63,5 +63,8 @@ def test_two_process_torchrun_matches_single_process_accuracy(digits, tmp_path):
         p.name for p in (tmp_path / "single").iterdir())
     acc_ddp = evaluate_run(ddp)["accuracy"]
     acc_single = evaluate_run(single)["accuracy"]
-    assert acc_single > 0.9
-    assert abs(acc_ddp - acc_single) <= 0.01, (acc_ddp, acc_single)
+    assert acc_single > 0.9 and acc_ddp > 0.9
+    # DDP drops the last incomplete batch, so the two runs train differently, not only in rounding: measured
+    # 0.978 vs 0.981 (1 of 359 test digits); allow 7 digits (about two standard errors of a difference of
+    # two accuracies near 0.98 on 359 samples) rather than a bound tuned on one CPU's kernels
+    assert abs(acc_ddp - acc_single) <= 0.02, (acc_ddp, acc_single)

@@ -42,7 +42,9 @@ def test_resolve_keeps_explicit_choices_and_is_fixed_in_deterministic_mode(make_
     assert perf.resolve("auto", "auto", m, (1, 8, 8), 10, cpu, 16, deterministic=True) == ("fp32", "nchw", {})
 
 
-def test_auto_measures_every_candidate_and_keeps_the_rng(make_model):
+def test_auto_measures_every_candidate_and_keeps_the_rng(make_model, monkeypatch):
+    monkeypatch.setenv("CNNLAB_CPU_BF16", "1")  # as on a CPU with native bf16, whatever this one has
+    monkeypatch.setattr(perf, "_CACHE", {})  # measure now, not an earlier test's cached answer
     m = make_model()
     state = torch.get_rng_state()
     precision, layout, timings = perf.resolve("auto", "auto", m, (1, 8, 8), 10, torch.device("cpu"), 16)

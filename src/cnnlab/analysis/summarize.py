@@ -47,7 +47,17 @@ def _model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+def _first_leaf(model: nn.Module) -> nn.Module:
+    """The first module without children, in registration order (the first layer of an ``nn.Sequential``)."""
+    for m in model.modules():
+        if next(m.children(), None) is None:
+            return m
+    return model
+
+
 def _model_dtype(model: nn.Module) -> torch.dtype:
+    if isinstance(_first_leaf(model), (nn.Embedding, nn.EmbeddingBag)):
+        return torch.int64  # the model reads token ids (the all-zero input is a valid id)
     for p in model.parameters():
         if p.dtype.is_floating_point:
             return p.dtype
@@ -72,8 +82,9 @@ def summary(model: nn.Module, input_shape: Sequence[int], *, batch_size: int = 1
         model: any ``torch.nn.Module``; its hooks and ``training`` flags are left as they were.
         input_shape: one input without the batch axis, e.g. ``(1, 28, 28)`` or ``(3, 224, 224)``.
         batch_size: N of the forward pass (counts and memory scale with it).
-        dtype: input dtype; default the dtype of the model's first floating parameter (float32).
-            Integer dtypes (token ids for an ``nn.Embedding``) give an all-zero input.
+        dtype: input dtype; default int64 when the model's first module (in registration order) is an
+            ``nn.Embedding``/``nn.EmbeddingBag`` (token ids), else the dtype of the model's first floating
+            parameter (float32). Integer dtypes give an all-zero input (a valid id for any vocabulary).
         device: ``None`` (meta, falling back to the model's device), ``"meta"`` (meta only), or the
             device the model is on (a real pass there).
         depth: deepest module level shown (1 = the model's direct children); ``None`` shows all.

@@ -5,13 +5,25 @@ down, depending on the CPU and the model. ``auto`` times a few real training ste
 a throw-away copy of the model and picks the fastest; bf16 is only chosen when it beats the best fp32
 layout by a clear margin, because it costs precision. RNG states are restored afterwards, so measuring
 never changes a seeded run.
+
+Only precisions the hardware runs natively are probed: on a CPU, bf16 is a candidate only with native bf16
+instructions (AVX-512 BF16 or AMX on x86, the BF16 extension on ARM); elsewhere it is emulated and runs
+several times slower than fp32 (about 8× on an AVX2-only CPU), so timing it only costs set-up time.
+``CNNLAB_CPU_BF16=0``/``1`` overrides the detection. The outcome of a probe is cached for the process, per
+model architecture, input, batch size, device and CPU capability, so a second ``fit`` of the same model
+starts at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
+import hashlib
+import os
+import platform
 import time
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -19,6 +31,9 @@ import torch.nn as nn
 from cnnlab.errors import ConfigError
 
 BF16_MARGIN = 0.9  # bf16 must take < 90% of the best fp32 step time to be worth its lower precision
+BF16_ENV = "CNNLAB_CPU_BF16"
+
+_CACHE: Dict[tuple, Tuple[str, str, Dict[str, float]]] = {}  # probe key -> (precision, layout, timings)
 
 
 def autocast(precision: str, device: torch.device):
@@ -33,26 +48,108 @@ def memory_format(layout: str) -> torch.memory_format:
 
 
 def bf16_supported(device: torch.device) -> bool:
+    """Whether bf16 autocast runs at all on ``device`` (natively or emulated): an explicit choice is allowed."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return device.type == "cpu"
 
 
+def _cpu_flags() -> Optional[set]:
+    """The CPU flags Linux reports in /proc/cpuinfo, or None where that file cannot be read."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features")):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        return None
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _detect_cpu_bf16() -> bool:
+    # older torch builds expose the x86 checks directly; 2.13 does not, so fall back to the CPU flags
+    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        check = getattr(getattr(torch._C, "_cpu", None), name, None)
+        try:
+            if check is not None and check():
+                return True
+        except Exception:  # noqa: BLE001  (a probe must never break training)
+            pass
+    try:
+        onednn = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())  # bf16 kernels usable (maybe emulated)
+    except Exception:  # noqa: BLE001
+        onednn = False
+    if not onednn:
+        return False
+    flags = _cpu_flags()
+    if platform.machine().lower() in ("x86_64", "amd64", "i386", "i686"):
+        # oneDNN also says yes on plain AVX-512 (bf16 by conversion); native means the bf16 dot products
+        return flags is not None and bool(flags & {"avx512_bf16", "amx_bf16"})
+    return flags is None or "bf16" in flags  # ARM: oneDNN's answer already follows the BF16 extension
+
+
+def cpu_bf16_native() -> bool:
+    """Whether this CPU runs bf16 natively (``CNNLAB_CPU_BF16=0``/``1`` overrides the detection).
+
+    Raises:
+        ConfigError: ``CNNLAB_CPU_BF16`` is set to something other than 0 or 1.
+    """
+    env = os.environ.get(BF16_ENV, "").strip()
+    if env:
+        if env not in ("0", "1"):
+            raise ConfigError(f"`{BF16_ENV}` must be 0 or 1; got {env!r}")
+        return env == "1"
+    return _detect_cpu_bf16()
+
+
+def bf16_native(device: torch.device) -> bool:
+    """Whether bf16 is worth measuring on ``device``: a CUDA GPU with bf16, or a CPU with native bf16."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and cpu_bf16_native()
+
+
+def clear_cache() -> None:
+    """Forget every cached probe result (the next ``auto`` resolve measures again)."""
+    _CACHE.clear()
+
+
+def _architecture(model: nn.Module) -> str:
+    """A fingerprint of the model's structure: module reprs (class names, strides, ...) and parameter shapes."""
+    text = repr(model) + repr([(k, tuple(v.shape), str(v.dtype)) for k, v in model.state_dict().items()])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _capability(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    capability = torch.backends.cpu.get_cpu_capability()
+    return f"{capability}/bf16={int(bf16_native(device))}/threads={torch.get_num_threads()}"
+
+
+def _default_loss(output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return nn.functional.cross_entropy(output, y)
+
+
 class _Candidate:
     """A throw-away copy of the model in one precision/layout, ready to time training steps."""
 
-    def __init__(self, model: nn.Module, x: torch.Tensor, precision: str, layout: str):
+    def __init__(self, model: nn.Module, x: torch.Tensor, precision: str, layout: str,
+                 loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = _default_loss):
         fmt = memory_format(layout)
         self.model = copy.deepcopy(model).to(memory_format=fmt).train()
         self.opt = torch.optim.SGD(self.model.parameters(), lr=0.0)
         self.x = x.contiguous(memory_format=fmt)
         self.precision = precision
+        self.loss_fn = loss_fn
 
     def step_time(self, y: torch.Tensor, steps: int) -> float:
         start = time.perf_counter()
         for _ in range(steps):
             with autocast(self.precision, self.x.device):
-                loss = nn.functional.cross_entropy(self.model(self.x).float(), y)
+                out = self.model(self.x)
+                loss = self.loss_fn(out.float() if torch.is_tensor(out) else out, y)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
@@ -61,25 +158,42 @@ class _Candidate:
         return (time.perf_counter() - start) / steps
 
 
+def _batch(sample, input_shape, num_classes: int, device: torch.device, batch_size: int):
+    """The batch to time on: ``sample`` (cut to ``batch_size``) or random images and class labels."""
+    if sample is None:
+        x = torch.rand(batch_size, *input_shape, device=device)
+        y = torch.randint(0, max(1, num_classes), (batch_size,), device=device)
+        return x, y
+    if not isinstance(sample, (tuple, list)) or len(sample) != 2 or not all(torch.is_tensor(t) for t in sample):
+        raise ConfigError(f"`sample` must be a pair of tensors (x, y); got {type(sample).__name__}")
+    x, y = sample
+    return x[:batch_size].to(device), y[:batch_size].to(device)
+
+
 def measure(model: nn.Module, input_shape, num_classes: int, device: torch.device, batch_size: int = 128,
             precisions=("fp32", "bf16"), layouts=("nchw", "channels_last"), rounds: int = 3,
-            steps: int = 2) -> dict[str, float]:
+            steps: int = 2, *, sample: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
+            loss_fn: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None) -> dict[str, float]:
     """Seconds per training step for each "precision/layout" candidate (RNG untouched).
 
     Candidates are timed in interleaved rounds after one warm-up step each, and each keeps its best round:
     on a shared machine, load spikes then slow every candidate alike instead of the unlucky one.
+
+    Args:
+        sample: a real batch ``(x, y)`` to time on (token ids, regression targets); default random
+            ``input_shape`` images in [0, 1) and labels below ``num_classes``.
+        loss_fn: ``loss_fn(output, y) -> scalar``; default cross-entropy.
     """
     results: dict[str, float] = {}
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        x = torch.rand(batch_size, *input_shape, device=device)
-        y = torch.randint(0, max(1, num_classes), (batch_size,), device=device)
+        x, y = _batch(sample, input_shape, num_classes, device, batch_size)
         candidates = {}
         for precision in precisions:
             if precision == "bf16" and not bf16_supported(device):
                 continue
             for layout in layouts:
                 try:
-                    cand = _Candidate(model, x, precision, layout)
+                    cand = _Candidate(model, x, precision, layout, loss_fn or _default_loss)
                     cand.step_time(y, 1)  # warm-up: kernel selection, allocator
                 except RuntimeError:  # a kernel missing for this combination: not a candidate
                     continue
@@ -92,8 +206,20 @@ def measure(model: nn.Module, input_shape, num_classes: int, device: torch.devic
 
 
 def resolve(precision: str, layout: str, model: nn.Module, input_shape, num_classes: int,
-            device: torch.device, batch_size: int, deterministic: bool = False):
+            device: torch.device, batch_size: int, deterministic: bool = False, *,
+            sample: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
+            loss_fn: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None):
     """Replace ``"auto"`` choices by measured ones.
+
+    ``auto`` precision measures bf16 only where it runs natively (:func:`bf16_native`); ``auto`` layout
+    tries channels_last only for 4-D float inputs. The result is cached per model architecture, input,
+    batch size, device and machine capability: the same resolve again returns the first one's answer and
+    timings without measuring.
+
+    Args:
+        sample: a real batch ``(x, y)`` to time on instead of random images and class labels (needed for
+            integer token ids and for targets that are not class indices).
+        loss_fn: ``loss_fn(output, y) -> scalar loss`` for the timed steps; default cross-entropy.
 
     Returns:
         ``(precision, layout, timings)`` where ``timings`` maps candidates to seconds per step ({} when
@@ -106,9 +232,20 @@ def resolve(precision: str, layout: str, model: nn.Module, input_shape, num_clas
         return precision, layout, {}
     if deterministic:
         return ("fp32" if precision == "auto" else precision), ("nchw" if layout == "auto" else layout), {}
-    precisions = ("fp32", "bf16") if precision == "auto" else (precision,)
-    layouts = ("nchw", "channels_last") if layout == "auto" else (layout,)
-    timings = measure(model, input_shape, num_classes, device, batch_size, precisions, layouts)
+    if sample is not None:
+        x_shape, x_dtype = tuple(sample[0].shape[1:]), sample[0].dtype
+    else:
+        x_shape, x_dtype = tuple(input_shape), torch.float32
+    precisions = (("fp32", "bf16") if bf16_native(device) else ("fp32",)) if precision == "auto" else (precision,)
+    images = len(x_shape) == 3 and x_dtype.is_floating_point  # (C, H, W) floats: (N, C, H, W) batches
+    layouts = (("nchw", "channels_last") if images else ("nchw",)) if layout == "auto" else (layout,)
+    key = (_architecture(model), x_shape, str(x_dtype), int(batch_size), str(device), _capability(device),
+           precisions, layouts, getattr(loss_fn, "__qualname__", repr(loss_fn)))
+    if key in _CACHE:
+        chosen_precision, chosen_layout, timings = _CACHE[key]
+        return chosen_precision, chosen_layout, dict(timings)
+    timings = measure(model, input_shape, num_classes, device, batch_size, precisions, layouts,
+                      sample=sample, loss_fn=loss_fn)
     if not timings:
         return ("fp32" if precision == "auto" else precision), ("nchw" if layout == "auto" else layout), {}
     fp32 = {k: v for k, v in timings.items() if k.startswith("fp32/")}
@@ -116,4 +253,5 @@ def resolve(precision: str, layout: str, model: nn.Module, input_shape, num_clas
     if fp32 and best.startswith("bf16/") and timings[best] >= BF16_MARGIN * min(fp32.values()):
         best = min(fp32, key=fp32.get)
     chosen_precision, chosen_layout = best.split("/")
+    _CACHE[key] = (chosen_precision, chosen_layout, dict(timings))
     return chosen_precision, chosen_layout, timings
