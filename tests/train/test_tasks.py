@@ -91,18 +91,13 @@ def test_regression_l1_and_ssim_metrics(sr_data):
 
 
 # ------------------------------------------------------------------------------------------ token inputs
-class TokenCNN(nn.Module):
-    """Embedding -> Conv1D -> global max pooling -> Dense on int64 token ids (N, L)."""
+def token_cnn(seed: int = 0):
+    """Embedding -> Conv1D -> GlobalMaxPooling1D -> Dense on int64 token ids (N, 10), built Keras-style."""
+    from cnnlab.layers import Conv1D, Dense, Embedding, GlobalMaxPooling1D, Sequential
 
-    def __init__(self, vocab=12, dim=8, filters=16, classes=2):
-        super().__init__()
-        self.embedding = nn.Embedding(vocab, dim)
-        self.conv = nn.Conv1d(dim, filters, 2)
-        self.fc = nn.Linear(filters, classes)
-
-    def forward(self, ids):
-        z = self.embedding(ids).transpose(1, 2)  # (N, L, D) -> (N, D, L)
-        return self.fc(F.relu(self.conv(z)).amax(dim=2))
+    torch.manual_seed(seed)
+    return Sequential([Embedding(12, 8), Conv1D(16, 2, activation="relu"), GlobalMaxPooling1D(), Dense(2)],
+                      input_shape=(10,))
 
 
 def _bigram_task(n, length=10, seed=0):
@@ -121,23 +116,28 @@ def test_integer_token_inputs_train_and_resume(tmp_path):
     x, y = _bigram_task(1200)
     ds = data.from_tensors(x[:800], y[:800], x[800:1000], y[800:1000], x[1000:], y[1000:], name="bigram")
     assert ds.x_train.dtype == torch.int64 and ds.mean == () and not ds.is_image
-    torch.manual_seed(0)
-    model = TokenCNN()
+    model = token_cnn()
     history = fit(model, ds, epochs=8, batch_size=32, lr=1e-2, out=tmp_path, monitor="val_accuracy", **FAST)
     assert history["val_accuracy"][-1] > 0.9  # chance is 0.5
-    run = load_run(tmp_path, model=TokenCNN())
+    run = load_run(tmp_path)  # the builder model is described in model.json
     assert run.config["data"]["input_dtype"] == "int64" and run.config["preprocess"] == {"kind": "identity"}
     test = evaluate(run.model, ds, task="classification")
     manual = (run.model(ds.x_test).argmax(1) == ds.y_test).float().mean().item()
     assert test["accuracy"] == pytest.approx(manual)
-    more = fit(TokenCNN(), ds, resume=tmp_path, epochs=9, progress=False)  # constant schedule: extendable
+    more = fit(token_cnn(seed=3), ds, resume=tmp_path, epochs=9, progress=False)  # constant schedule: extendable
     assert len(more) == 9
+
+
+def test_auto_precision_times_token_batches_with_the_task_loss():
+    x, y = _bigram_task(256)
+    history = fit(token_cnn(), data.from_tensors(x, y), epochs=1, batch_size=64, progress=False)  # auto/auto
+    assert len(history) == 1 and math.isfinite(history["loss"][0])
 
 
 def test_augment_on_token_ids_is_refused():
     x, y = _bigram_task(100)
     with pytest.raises(ConfigError, match="`augment` applies to images"):
-        fit(TokenCNN(), data.from_tensors(x, y), augment=True, epochs=1, **FAST)
+        fit(token_cnn(), data.from_tensors(x, y), augment=True, epochs=1, **FAST)
 
 
 # ------------------------------------------------------------------------------------------- embeddings

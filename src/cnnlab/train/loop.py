@@ -236,12 +236,14 @@ class Trainer:
 
     def _resolve_speed(self):
         cfg, ds = self.cfg, self.ds
-        if ds.is_image and isinstance(self.task, tasks_mod.Classification):
+        if ds.is_image and isinstance(self.task, tasks_mod.Classification):  # random images and labels suffice
             found = resolve(cfg.precision, cfg.layout, self.model, ds.input_shape, ds.num_classes, self.device,
                             cfg.batch_size, cfg.deterministic)
-        else:  # the probe times image classification steps; other inputs/tasks run what was asked (auto: fp32)
-            found = ("fp32" if cfg.precision == "auto" else cfg.precision,
-                     "nchw" if cfg.layout == "auto" or not ds.is_image else cfg.layout, {})
+        else:  # token ids, target images, identities: time real training batches with the task's loss
+            n = min(cfg.batch_size, len(ds.y_train))
+            found = resolve(cfg.precision, cfg.layout, self.model, ds.input_shape, max(1, ds.num_classes), self.device,
+                            cfg.batch_size, cfg.deterministic, sample=(self.x_train[:n], self.y_train[:n]),
+                            loss_fn=self.task.loss)
         return distributed.broadcast(found, self.ctx)
 
     def _preprocess(self) -> nn.Module:
