@@ -52,30 +52,6 @@ def test_zoo_description():
     assert spec.describe(nn.Linear(2, 2)) is None
 
 
-def test_resolve_zoo_name_json_and_run_folder(tmp_path):
-    model, desc, shape = spec.resolve("lenet5")
-    assert desc == {"zoo": "lenet5", "kwargs": {}} and shape == (1, 28, 28)
-    assert sum(p.numel() for p in model.parameters()) == 61_706
-
-    spec.save({"zoo": "lecture_cnn", "kwargs": {"num_classes": 4}}, tmp_path / "m.json")
-    model, desc, shape = spec.resolve(str(tmp_path / "m.json"))
-    assert model.dense_1.out_features == 4 and shape == (1, 28, 28)
-
-    run = tmp_path / "run"
-    trained = zoo.create("lecture_cnn", num_classes=4)
-    with torch.no_grad():
-        trained.conv2d.weight.fill_(0.5)
-    spec.save(trained, run / "model.json")
-    save_file({k: v.contiguous() for k, v in trained.state_dict().items()}, str(run / "weights.safetensors"))
-    model, desc, shape = spec.resolve(run)
-    assert not model.training and torch.equal(model.conv2d.weight, trained.conv2d.weight)
-    assert desc == {"zoo": "lecture_cnn", "kwargs": {"num_classes": 4}} and shape == (1, 28, 28)
-
-    built_run = tmp_path / "built"
-    spec.save(branchy_model(), built_run / "model.json")
-    assert spec.resolve(built_run)[2] == (3, 8, 8)
-
-
 def test_spec_errors(tmp_path):
     with pytest.raises(ConfigError, match="a model description must be a dict; got list"):
         spec.build([1])
@@ -97,19 +73,5 @@ def test_spec_errors(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(DataError, match=r"bad.json is not valid JSON"):
         spec.load(tmp_path / "bad.json")
-    (tmp_path / "empty_run").mkdir()
-    with pytest.raises(DataError, match=r"run folder '.*empty_run' has no model.json"):
-        spec.resolve(tmp_path / "empty_run")
-    with pytest.raises(UnknownNameError, match=r"MODEL 'resnet1000' is not a zoo name, a JSON description or a run "
-                                               r"folder; zoo names: .*lenet5"):
-        spec.resolve("resnet1000")
-    run = tmp_path / "run"
-    spec.save({"zoo": "lenet5", "kwargs": {}}, run / "model.json")
-    save_file({"features.0.weight": torch.zeros(6, 1, 5, 5)}, str(run / "weights.safetensors"))
-    with pytest.raises(CheckpointError, match=r"weights '.*weights.safetensors' do not match the model: missing"):
-        spec.resolve(run)
-    (run / "weights.safetensors").write_bytes(b"garbage")
-    with pytest.raises(CheckpointError, match=r"cannot read weights '.*weights.safetensors'"):
-        spec.resolve(run)
     with pytest.raises(ConfigError, match=r"a model description needs a \"zoo\" or a \"sequential\" key"):
         spec.input_shape_of({})

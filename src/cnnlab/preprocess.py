@@ -41,7 +41,8 @@ class Normalize(nn.Module):
     """Map (N, C, ...) inputs in [0, 1] to ``(x·scale − mean) / std`` per channel (dim -3 for images).
 
     Args:
-        mean, std: one value per channel (or one value for all channels), in the model's channel order.
+        mean, std: one value per channel (or one value for all channels), in the model's channel order
+            (``std`` defaults to ones).
         scale: multiply first (255 for Caffe models).
         bgr: flip RGB -> BGR first.
 
@@ -49,9 +50,11 @@ class Normalize(nn.Module):
     numbers ``fit`` has always fed to models.
     """
 
-    def __init__(self, mean: Sequence[float], std: Sequence[float], *, scale: float = 1.0, bgr: bool = False):
+    def __init__(self, mean: Sequence[float], std: Sequence[float] | None = None, *, scale: float = 1.0,
+                 bgr: bool = False):
         super().__init__()
-        mean, std = _floats(mean, "mean"), _floats(std, "std")
+        mean = _floats(mean, "mean")
+        std = _floats(std, "std") if std is not None else (1.0,) * len(mean)
         if len(mean) != len(std):
             raise ConfigError(f"`mean` and `std` must have the same length; got {len(mean)} and {len(std)}")
         if any(s <= 0 for s in std):

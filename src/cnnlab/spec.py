@@ -5,8 +5,7 @@ A description is a JSON-able dict of one of two kinds:
 - a zoo model: ``{"zoo": "resnet18", "kwargs": {"num_classes": 10}}``;
 - a builder model: ``{"sequential": [{"class": "Conv2D", "config": {...}}, ...], "input_shape": [C, H, W]}``.
 
-``resolve(ref)`` accepts a zoo name, a path to a JSON description, or a run folder (a folder holding
-``model.json``; ``weights.safetensors`` next to it is loaded when present).
+Turning a user's MODEL argument (zoo name, JSON file, run folder) into a model is :func:`cnnlab.bundle.resolve`.
 """
 
 from __future__ import annotations
@@ -18,9 +17,9 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 from torch import nn
 
-from cnnlab.errors import CheckpointError, ConfigError, DataError, UnknownNameError
+from cnnlab.errors import ConfigError, DataError
 
-__all__ = ["describe", "build", "save", "load", "resolve", "input_shape_of"]
+__all__ = ["describe", "build", "save", "load", "input_shape_of"]
 
 Desc = Dict[str, Any]
 
@@ -125,53 +124,3 @@ def load(path: Union[str, os.PathLike]) -> nn.Module:
     if not path.is_file():
         raise FileNotFoundError(f"model description {str(path)!r} does not exist")
     return build(_read_json(path))
-
-
-def _load_weights(model: nn.Module, path: Path) -> None:
-    from safetensors.torch import load_file
-
-    try:
-        state = load_file(str(path))
-    except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise CheckpointError(f"cannot read weights {str(path)!r}: {exc}") from None
-    result = model.load_state_dict(state, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise CheckpointError(f"weights {str(path)!r} do not match the model: missing "
-                              f"{list(result.missing_keys)[:5]}, unexpected {list(result.unexpected_keys)[:5]}")
-
-
-def resolve(ref: Union[str, os.PathLike]) -> Tuple[nn.Module, Desc, Tuple[int, ...]]:
-    """Turn a CLI ``MODEL`` argument into ``(model, desc, input_shape)``.
-
-    ``ref`` is a zoo name, a path to a JSON description, or a run folder (``model.json`` plus, when
-    present, ``weights.safetensors``, loaded into the model, which is then put in eval mode).
-
-    Raises:
-        UnknownNameError: not a file, folder or zoo name.
-        DataError: a run folder without ``model.json``.
-        CheckpointError: weights that do not fit the described model.
-    """
-    path = Path(ref)
-    if path.is_dir():
-        desc_path = path / "model.json"
-        if not desc_path.is_file():
-            raise DataError(f"run folder {str(path)!r} has no model.json")
-        desc = _read_json(desc_path)
-        model = build(desc)
-        weights = path / "weights.safetensors"
-        if weights.is_file():
-            _load_weights(model, weights)
-            model.eval()
-        return model, describe(model) or desc, input_shape_of(desc)
-    if path.is_file():
-        desc = _read_json(path)
-        model = build(desc)
-        return model, describe(model) or desc, input_shape_of(desc)
-    from cnnlab import zoo
-
-    if str(ref) in zoo.names():
-        model = zoo.create(str(ref))
-        desc = describe(model)
-        return model, desc, input_shape_of(desc)
-    raise UnknownNameError(f"MODEL {str(ref)!r} is not a zoo name, a JSON description or a run folder; "
-                           f"zoo names: {', '.join(zoo.names())}")

@@ -115,6 +115,8 @@ def test_verify_a_run_folder_uses_its_weights(tmp_path, capsys):
     fresh = spec.build({"zoo": "lenet5", "kwargs": {}})
     from cnnlab.scratch.verify import to_scratch
 
-    _, net = to_scratch(spec.resolve(str(tmp_path))[0])
+    from cnnlab.bundle import resolve
+
+    _, net = to_scratch(resolve(str(tmp_path)).model)
     assert np.allclose(net.layers[7].params["weight"], model.classifier[0].weight.detach().numpy())
     assert not np.allclose(net.layers[7].params["weight"], fresh.classifier[0].weight.detach().numpy())

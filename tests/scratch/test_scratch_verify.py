@@ -16,9 +16,10 @@ def _zoo_or_skip(name):
 
     if name not in zoo.names():
         pytest.skip(f"zoo model {name} not registered")
-    from cnnlab.spec import resolve
+    from cnnlab.bundle import resolve
 
-    return resolve(name)
+    b = resolve(name, pretrained=False)
+    return b.model, b.desc, b.input_shape
 
 
 def test_every_mapped_layer_on_a_hand_built_model():

@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
+from cnnlab.preprocess import Normalize
 from cnnlab.errors import UnknownNameError
 
 
@@ -26,26 +27,8 @@ class _Enough(Exception):
     """Raised from a forward hook once every requested layer has produced its output."""
 
 
-class Preprocess(nn.Module):
-    """Map an RGB image in [0, 1] to a model input: optional RGB->BGR, ``× scale``, ``- mean``, ``/ std``.
-
-    ImageNet/torchvision: ``Preprocess((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))``;
-    Caffe (HED's VGG16): ``Preprocess((104.007, 116.669, 122.679), (1, 1, 1), scale=255, bgr=True)``
-    (mean/std given in the model's channel order).
-    """
-
-    def __init__(self, mean: Sequence[float] = (0.0, 0.0, 0.0), std: Sequence[float] = (1.0, 1.0, 1.0),
-                 *, scale: float = 1.0, bgr: bool = False):
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
-        self.scale = float(scale)
-        self.bgr = bool(bgr)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.bgr:
-            x = x.flip(1)
-        return (x * self.scale - self.mean) / self.std
+#: the art tools' name for the one input pipeline: ``Preprocess(mean, std, scale=255, bgr=True)``
+Preprocess = Normalize
 
 
 def layer_names(model: nn.Module) -> list[str]:

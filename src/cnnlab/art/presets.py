@@ -34,8 +34,7 @@ class ArtModel:
 
 
 def _preprocess_from_spec(spec) -> Preprocess:
-    return Preprocess(tuple(spec.mean), tuple(spec.std), scale=float(getattr(spec, "scale", 1.0) or 1.0),
-                      bgr=bool(getattr(spec, "bgr", False)))
+    return spec.normalizer()
 
 
 def _vgg16_bn() -> ArtModel:

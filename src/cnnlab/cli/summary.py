@@ -34,16 +34,16 @@ def summary_command(
     batch_size: int = typer.Option(1, "--batch-size", "-b", help="batch size of the counted pass"),
 ) -> None:
     """Print the summary of MODEL: per layer shape, params, MACs, FLOPs, receptive field, memory."""
-    from cnnlab import spec
+    from cnnlab import bundle
     from cnnlab.analysis import summary
     from cnnlab.analysis.render import FORMATS
     from cnnlab.errors import ConfigError
 
     if format not in FORMATS:
         raise ConfigError(f"`--format` must be one of {', '.join(FORMATS)}; got {format!r}")
-    net, desc, default_shape = spec.resolve(model)
-    shape = parse_shape(input_shape) if input_shape else tuple(default_shape)
-    name = (desc or {}).get("zoo") if isinstance(desc, dict) else None
-    s = summary(net, shape, batch_size=batch_size, depth=depth, profile=profile,
-                name=name or type(net).__name__)
+    b = bundle.resolve(model, pretrained=False)
+    shape = parse_shape(input_shape) if input_shape else b.require_shape("`cnnlab summary`")
+    name = (b.desc or {}).get("zoo") if isinstance(b.desc, dict) else None
+    s = summary(b.model, shape, batch_size=batch_size, depth=depth, profile=profile,
+                name=name or type(b.model).__name__)
     typer.echo(s.render(format), nl=False)

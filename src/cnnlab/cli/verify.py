@@ -27,13 +27,14 @@ def verify_command(
 
     from cnnlab.errors import ConfigError
     from cnnlab.scratch.verify import render, verify
-    from cnnlab.spec import resolve
+    from cnnlab.bundle import resolve
 
     if format not in ("text", "json"):
         raise ConfigError(f"`--format` must be text or json; got {format!r}")
     if batch_size < 1:
         raise ConfigError(f"`--batch-size` must be ≥ 1; got {batch_size}")
-    torch_model, _, default_shape = resolve(model)
+    b = resolve(model, pretrained=False)
+    torch_model, default_shape = b.model, b.require_shape("`cnnlab verify`")
     if input_shape:
         from cnnlab.cli.summary import parse_shape
 

@@ -8,7 +8,6 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -21,58 +20,22 @@ METHODS = ("filters", "featuremaps", "maximize", "saliency", "guided", "deconv",
            "guided-gradcam", "occlusion")
 
 
-@dataclass
-class Explainable:
-    """A model ready to explain: eval mode, input (C, H, W), per-channel mean/std for [0, 1] images."""
+def load_explainable(ref: str):
+    """A :class:`cnnlab.bundle.Bundle` of images for explanation: a zoo name (offline pretrained weights when
+    they exist), a run folder, a JSON description or a module."""
+    from cnnlab import bundle
 
-    model: nn.Module
-    name: str
-    input_shape: tuple[int, int, int]
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    classes: list[str] = field(default_factory=list)
-    weights: str = "random"  # "trained" (run folder), "pretrained" (offline zoo weights) or "random"
-
-    def norm(self, x: torch.Tensor) -> torch.Tensor:
-        m = torch.tensor(self.mean, dtype=x.dtype).view(1, -1, 1, 1)
-        s = torch.tensor(self.std, dtype=x.dtype).view(1, -1, 1, 1)
-        return (x - m) / s
-
-    def class_name(self, k: int) -> str:
-        return self.classes[k] if 0 <= k < len(self.classes) else str(k)
-
-
-def load_explainable(ref: str) -> Explainable:
-    """A zoo name (offline pretrained weights when they exist), a run folder, or a JSON description."""
-    path = Path(ref)
-    if path.is_dir() and (path / "config.json").is_file():
-        from cnnlab.train.runs import load_run
-
-        run = load_run(path)
-        C = run.input_shape[0]
-        return Explainable(run.model, path.name, tuple(run.input_shape), tuple(run.mean) or (0.0,) * C,
-                           tuple(run.std) or (1.0,) * C, list(run.classes), "trained")
-    from cnnlab import zoo
-
-    if str(ref) in ("mobilenet_v2", "efficientnet_lite0"):
-        spec = zoo.weight_spec(str(ref))
-        if spec.bgr:
-            raise ConfigError(f"`MODEL` {ref!r} expects BGR input, which explain does not convert")
-        model = zoo.load_pretrained(str(ref))
-        classes = zoo.imagenet_classes(short=True) if spec.classes == "imagenet" else []
-        mean = tuple(m / spec.scale for m in spec.mean)  # (x·scale − mean)/std = (x − mean/scale)/(std/scale)
-        std = tuple(s / spec.scale for s in spec.std)
-        return Explainable(model, str(ref), (3, spec.input_size, spec.input_size), mean, std, classes, "pretrained")
-    from cnnlab import spec as spec_mod
-
-    model, _desc, shape = spec_mod.resolve(ref)
-    shape = tuple(shape)
+    b = bundle.resolve(ref)
+    shape = b.require_shape("`cnnlab explain`")
     if len(shape) != 3:
         raise ConfigError(f"`MODEL` must take images C×H×W; {ref!r} takes {shape}")
-    return Explainable(model.eval(), Path(str(ref)).stem, shape, (0.0,) * shape[0], (1.0,) * shape[0], [], "random")
+    if getattr(b.preprocess, "bgr", False):
+        raise ConfigError(f"`MODEL` {ref!r} expects BGR input, which explain does not convert")
+    b.model.eval()
+    return b
 
 
-def resolve_class(ex: Explainable, target) -> int | None:
+def resolve_class(ex, target) -> int | None:
     """``None``, an index ("3") or a class name (exact, else a unique substring, case-insensitive)."""
     if target is None or isinstance(target, int):
         return target
@@ -90,7 +53,7 @@ def resolve_class(ex: Explainable, target) -> int | None:
     raise UnknownNameError(f"`--target` {t!r} matches several classes: " + ", ".join(f"{i} {ex.classes[i]}" for i in hits[:8]))
 
 
-def explain_image(ex: Explainable, image, method: str, out_dir, *, layer: str | None = None, target=None,
+def explain_image(ex, image, method: str, out_dir, *, layer: str | None = None, target=None,
                   steps: int | None = None, window: int | None = None, size: tuple[int, int] | None = None,
                   seed: int = 0) -> dict:
     """Explain one image file with one method; write PNGs into ``out_dir``.

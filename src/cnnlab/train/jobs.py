@@ -38,8 +38,8 @@ def _outputs(model) -> int | None:
 
 def prepare(model_ref, data_name, *, seed: int, resume: Path | None):
     """``(model, desc, dataset)`` for a training job, checked to fit each other."""
+    from cnnlab import bundle
     from cnnlab import data as data_mod
-    from cnnlab import spec
 
     stored = None
     if resume is not None:
@@ -59,7 +59,8 @@ def prepare(model_ref, data_name, *, seed: int, resume: Path | None):
     if data_name is None:
         raise ConfigError("`--data` is required: mnist, fashion-mnist, digits, idx:DIR or folder:DIR")
     torch.manual_seed(seed)  # the model's initial weights follow --seed
-    model, desc, input_shape = spec.resolve(model_ref)
+    b = bundle.resolve(model_ref, pretrained=False)
+    model, desc, input_shape = b.model, b.desc, b.input_shape
     if Path(str(model_ref)).is_dir() and resume is None:
         model.train()  # fine-tuning from a run folder starts from its weights
     channels, height, width = (tuple(input_shape) + (None, None, None))[:3] if len(input_shape) == 3 else (None,) * 3

@@ -186,7 +186,7 @@ class Trainer:
         drop_last = ctx.distributed and n_train % cfg.batch_size != 0 and n_train > cfg.batch_size
         self.steps_per_epoch = n_train // cfg.batch_size if drop_last else math.ceil(n_train / cfg.batch_size)
 
-        state = self.state = TrainState(cfg.seed, model)
+        self.state = TrainState(cfg.seed, model)
         if self.ckpt is None:
             torch.manual_seed(cfg.seed)
         model.to(device)

@@ -13,7 +13,6 @@ Layout of ``runs/<name>/`` (every file written atomically):
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, field

@@ -98,13 +98,15 @@ class WeightSpec:
         verify_sha256(path, self.sha256)
         return path
 
+    def normalizer(self):
+        """The :class:`cnnlab.preprocess.Normalize` these weights expect (saved with the model bundle)."""
+        from cnnlab.preprocess import Normalize
+
+        return Normalize(self.mean, self.std, scale=self.scale, bgr=self.bgr)
+
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:
-        """Map RGB images (N, 3, H, W) in [0, 1] to model inputs."""
-        if self.bgr:
-            x = x.flip(1)
-        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-        std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-        return (x * self.scale - mean) / std
+        """Map RGB images (N, 3, H, W) in [0, 1] to model inputs (``self.normalizer()(x)``)."""
+        return self.normalizer()(x)
 
 
 SPECS: Dict[str, WeightSpec] = {s.name: s for s in (
@@ -197,11 +199,12 @@ def load_pretrained(name: str) -> nn.Module:
         MissingDependencyError: the asset package is not installed (message has the install command).
         CheckpointError: sha256 mismatch or keys that do not fit the model.
     """
-    from cnnlab.zoo.registry import create
+    from cnnlab.zoo.registry import create, names
 
-    if name not in ("mobilenet_v2", "efficientnet_lite0"):
-        raise UnknownNameError(f"no offline pretrained classifier for {name!r}; available: efficientnet_lite0, "
-                               "mobilenet_v2 (VGG16 trunks: vgg16_trunk(source=...))")
+    available = sorted(n for n in SPECS if n in names())  # weight specs named after a zoo model
+    if name not in available:
+        raise UnknownNameError(f"no offline pretrained classifier for {name!r}; available: {', '.join(available)} "
+                               "(VGG16 trunks: vgg16_trunk(source=...))")
     model = create(name)
     _load_strict(model, _torch_state(weight_spec(name)), name)
     return model.eval()
