@@ -130,3 +130,25 @@ def test_normalize_round_trip_and_errors():
 
     with pytest.raises(ShapeError, match=r"Normalize expects \(..., 3, H, W\) images; got shape \(2, 1, 4, 4\)"):
         n(torch.rand(2, 1, 4, 4))
+
+
+def test_tools_infer_the_input_shape_of_cnnlab_models():
+    import cnnlab
+    from cnnlab import explain
+
+    lecture = zoo.create("lecture_cnn")
+    assert cnnlab.summary(lecture).to_dict() == cnnlab.summary(lecture, (1, 28, 28)).to_dict()
+    res = explain.maximize(lecture, layer=None, unit=3, kind="class", steps=3)
+    assert res.image.shape == (1, 1, 28, 28)
+    # a bundle brings its preprocessing: the same as passing mean/std by hand
+    b = bundle.resolve(lecture)
+    b.preprocess = preprocess.Normalize((0.1307,), (0.3081,))
+    by_bundle = explain.maximize(b, unit=3, kind="class", steps=3)
+    by_hand = explain.maximize(lecture, unit=3, kind="class", steps=3, mean=[0.1307], std=[0.3081])
+    torch.testing.assert_close(by_bundle.image, by_hand.image)
+    plain = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(72, 3))
+    with pytest.raises(ConfigError, match="summary needs the input shape of Sequential, which cnnlab did not build"):
+        cnnlab.summary(plain)
+    with pytest.raises(ConfigError, match=r"`shape` must be \(C, H, W\) when `start` is not a tensor; got None"):
+        explain.maximize(plain, unit=0, kind="class")
+    assert cnnlab.summary(plain, (1, 8, 8)).to_dict()["input_shape"] == [1, 8, 8]

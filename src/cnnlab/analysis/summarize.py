@@ -64,7 +64,7 @@ def _model_dtype(model: nn.Module) -> torch.dtype:
     return torch.float32
 
 
-def summary(model: nn.Module, input_shape: Sequence[int], *, batch_size: int = 1,
+def summary(model: nn.Module, input_shape: Optional[Sequence[int]] = None, *, batch_size: int = 1,
             dtype: Optional[torch.dtype] = None, device: DeviceArg = None, depth: Optional[int] = None,
             profile: bool = False, repeats: int = 5, name: Optional[str] = None) -> Summary:
     """Summarise ``model`` for inputs of ``input_shape``: one row per module call.
@@ -80,7 +80,8 @@ def summary(model: nn.Module, input_shape: Sequence[int], *, batch_size: int = 1
 
     Args:
         model: any ``torch.nn.Module``; its hooks and ``training`` flags are left as they were.
-        input_shape: one input without the batch axis, e.g. ``(1, 28, 28)`` or ``(3, 224, 224)``.
+        input_shape: one input without the batch axis, e.g. ``(1, 28, 28)`` or ``(3, 224, 224)``; optional for
+            models cnnlab built (zoo, builder), which carry their input shape.
         batch_size: N of the forward pass (counts and memory scale with it).
         dtype: input dtype; default int64 when the model's first module (in registration order) is an
             ``nn.Embedding``/``nn.EmbeddingBag`` (token ids), else the dtype of the model's first floating
@@ -114,6 +115,10 @@ def summary(model: nn.Module, input_shape: Sequence[int], *, batch_size: int = 1
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"`model` must be a torch.nn.Module; got {type(model).__name__}")
+    if input_shape is None:
+        from cnnlab.bundle import resolve
+
+        input_shape = resolve(model).require_shape("summary")
     shape = _check_input_shape(input_shape)
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ConfigError(f"`batch_size` must be an int ≥ 1; got {batch_size!r}")

@@ -82,14 +82,15 @@ def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int |
     """Gradient ascent on the input to maximise one unit.
 
     Args:
-        model: any module.
+        model: any module, or a :class:`cnnlab.bundle.Bundle` (its preprocessing gives ``mean``/``std``).
         layer: module or dotted name whose output holds the unit; for ``kind="class"`` ``None`` means the
             model's output (give a layer to use e.g. the logits before a softmax module).
         unit: filter index (channel), neuron index (into the flattened layer output) or class index; a
             list of them optimises one image per unit in a single batch (same transforms for all; eval-mode
             models treat the images independently).
         kind: ``"filter"`` (mean/sum of a channel's map, ``reduce``), ``"neuron"`` or ``"class"``.
-        shape: (C, H, W) of the model input; not needed when ``start`` is a tensor.
+        shape: (C, H, W) of the model input; not needed when ``start`` is a tensor or cnnlab built the model
+            (zoo, builder, run folder bundle: it carries its input shape).
         steps, lr: Adam steps and learning rate (on pixels in ``value_range``).
         l1, l2, tv: weights of mean|x|, mean x² and total variation (mean absolute neighbour difference).
         jitter: max random shift in pixels per step; scale: max relative random zoom; rotate: max degrees.
@@ -109,6 +110,15 @@ def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int |
     """
     if preset is not None and preset not in PRESETS:
         raise ConfigError(f"`preset` must be one of {sorted(PRESETS)}; got {preset!r}")
+    from cnnlab.bundle import Bundle, input_shape_of
+
+    if isinstance(model, Bundle):
+        mean = model.mean if mean is None else mean
+        std = model.std if std is None else std
+        shape = model.input_shape if shape is None else shape
+        model = model.model
+    if shape is None and not isinstance(start, torch.Tensor):
+        shape = input_shape_of(model)
     opts = dict(steps=100, lr=0.05, tv=0.0, jitter=0, scale=0.0, rotate=0.0, blur_every=0, blur_sigma=0.5,
                 octaves=1, octave_scale=1.5, start="grey")
     opts.update(PRESETS.get(preset, {}))
