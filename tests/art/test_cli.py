@@ -20,9 +20,29 @@ def test_style_bad_style_path(tmp_path, capsys):
 
 
 def test_unknown_model_lists_presets(tmp_path, capsys):
+    code = main(["dream", "skimage:chelsea", "--model", "resnet1000", "-o", str(tmp_path / "o.png")])
+    assert code == 2
+    assert "unknown `model` 'resnet1000'; art presets: vgg16_bn, vgg16, mobilenet_v2, efficientnet_lite0" in capsys.readouterr().err
+
+
+def test_random_weight_zoo_models_are_refused_and_run_folders_accepted(tmp_path, capsys):
     code = main(["dream", "skimage:chelsea", "--model", "resnet50", "-o", str(tmp_path / "o.png")])
     assert code == 2
-    assert "unknown `model` 'resnet50'; art presets: vgg16_bn, vgg16, mobilenet_v2, efficientnet_lite0" in capsys.readouterr().err
+    assert "`model` 'resnet50' has random weights (no offline pretrained weights); the art tools need a trained" \
+        in capsys.readouterr().err
+    import torch
+
+    from cnnlab import data
+    from cnnlab.art.presets import resolve_model
+    from cnnlab.layers import Conv2D, Dense, Flatten, Sequential
+    from cnnlab.train import fit
+
+    torch.manual_seed(0)
+    model = Sequential([Conv2D(4, 3, activation="relu"), Flatten(), Dense(10)], input_shape=(1, 8, 8))
+    fit(model, data.load("digits").subset(train=64), epochs=1, out=tmp_path / "run", progress=False,
+        precision="fp32", layout="nchw")
+    art = resolve_model(str(tmp_path / "run"))
+    assert art.dream_layers == ("conv2d",) and art.preprocess.to_config()["kind"] == "normalize"
 
 
 def test_bad_optimizer(tmp_path, capsys):

@@ -13,7 +13,8 @@ from typing import Callable
 from torch import nn
 
 from cnnlab.art.features import Preprocess, vgg_aliases
-from cnnlab.errors import UnknownNameError
+from cnnlab.bundle import resolve
+from cnnlab.errors import ConfigError, UnknownNameError
 
 _GATYS_STYLE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
@@ -65,19 +66,13 @@ def _trunk(zoo, source: str):
 
 
 def _mobilenet_v2() -> ArtModel:
-    from cnnlab import zoo
-
-    net = zoo.load_pretrained("mobilenet_v2")
-    return ArtModel("mobilenet_v2", net, _preprocess_from_spec(zoo.weight_spec("mobilenet_v2")),
-                    dream_layers=("features.10", "features.13"))
+    b = resolve("mobilenet_v2")  # offline pretrained weights with their preprocessing
+    return ArtModel("mobilenet_v2", b.model, b.preprocess, dream_layers=("features.10", "features.13"))
 
 
 def _efficientnet_lite0() -> ArtModel:
-    from cnnlab import zoo
-
-    net = zoo.load_pretrained("efficientnet_lite0")
-    return ArtModel("efficientnet_lite0", net, _preprocess_from_spec(zoo.weight_spec("efficientnet_lite0")),
-                    dream_layers=("_blocks.8", "_blocks.10"))
+    b = resolve("efficientnet_lite0")
+    return ArtModel("efficientnet_lite0", b.model, b.preprocess, dream_layers=("_blocks.8", "_blocks.10"))
 
 
 PRESETS: dict[str, Callable[[], ArtModel]] = {
@@ -101,7 +96,8 @@ def _generic(model: nn.Module, preprocess) -> ArtModel:
 
 
 def resolve_model(model, *, preprocess=None) -> ArtModel:
-    """Turn a preset name, an :class:`ArtModel` or any module into an :class:`ArtModel`.
+    """Turn a preset name, any model :func:`cnnlab.bundle.resolve` knows, an :class:`ArtModel` or any module into
+    an :class:`ArtModel`.
 
     Raises:
         UnknownNameError: unknown preset name (the message lists them).
@@ -110,8 +106,16 @@ def resolve_model(model, *, preprocess=None) -> ArtModel:
         return model
     if isinstance(model, str):
         loader = PRESETS.get(model)
-        if loader is None:
-            raise UnknownNameError(f"unknown `model` {model!r}; art presets: {', '.join(PRESETS)}")
+        if loader is None:  # any other model a user names (zoo name, run folder, JSON) through the one resolver
+            try:
+                b = resolve(model)
+            except UnknownNameError:
+                raise UnknownNameError(f"unknown `model` {model!r}; art presets: {', '.join(PRESETS)}, or a zoo "
+                                       "name, run folder or JSON description") from None
+            if b.source == "random":
+                raise ConfigError(f"`model` {model!r} has random weights (no offline pretrained weights); the art "
+                                  f"tools need a trained network: a preset ({', '.join(PRESETS)}) or a run folder")
+            return _generic(b.model, preprocess if preprocess is not None else b.preprocess)
         art = loader()
         if preprocess is not None:
             art.preprocess = preprocess
