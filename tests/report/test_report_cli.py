@@ -98,7 +98,7 @@ def test_imagenet_gradcam_maps_differ_for_dog_bicycle_and_truck():
         pytest.skip("Debian darknet's dog.jpg is not installed (apt-get install darknet)")
     from cnnlab.errors import MissingDependencyError
     from cnnlab.explain import GradCAM
-    from cnnlab.report.explain_files import load_explainable, resolve_class
+    from cnnlab.workflows.explain import load_explainable, resolve_class
     from cnnlab.data import load_image
 
     try:
