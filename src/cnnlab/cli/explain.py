@@ -9,7 +9,8 @@ import typer
 from cnnlab.cli.app import app
 from cnnlab.explain import registry  # names only: the methods' modules (and torch) load when one runs
 
-_METHOD_HELP = ("filters|featuremaps|maximize, or an attribution method: " + "|".join(registry.names()))
+_METHOD_HELP = ("filters, featuremaps, maximize, or an attribution method of the registry: "
+                + ", ".join(registry.names()))
 
 
 @app.command("explain")
