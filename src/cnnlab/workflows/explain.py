@@ -115,7 +115,6 @@ def explain_image(ex: Explainable, image, method: str, out_dir, *, layer: str | 
     """
     from cnnlab import explain
     from cnnlab.data import load_image
-
     from cnnlab.explain import registry
 
     if method not in methods():
