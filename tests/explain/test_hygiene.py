@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from cnnlab.explain import (Deconvolution, GradCAM, GradCAMPlusPlus, GuidedBackprop, GuidedGradCAM, InputXGradient,
-                            Occlusion, Saliency, SmoothGrad, feature_maps, maximize)
+                            LayerGradientXActivation, Occlusion, Saliency, SmoothGrad, feature_maps, maximize)
 from explain_toys import SmallCNN
 
 
@@ -25,6 +25,8 @@ def _methods(model):
         "gradcam++": lambda x: GradCAMPlusPlus(model, "features.3").attribute(x),
         "guided-gradcam": lambda x: GuidedGradCAM(model).attribute(x),
         "occlusion": lambda x: Occlusion(model).attribute(x, window=4, stride=4),
+        "layer-gradxact": lambda x: LayerGradientXActivation(model, "features.3").attribute(x),
+        "pixel-score": lambda x: GradCAM(model, "features.0").attribute(x, target=lambda out: out[:, 1] - out[:, 0]),
         "featuremaps": lambda x: feature_maps(model, "features.0", x),
         "maximize": lambda x: maximize(model, "features.3", unit=1, shape=(1, 8, 8), steps=2).image,
     }

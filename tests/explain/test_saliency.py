@@ -181,8 +181,10 @@ def test_errors_are_one_line_and_name_the_argument():
         Saliency(model).attribute(x, target=9)
     with pytest.raises(ShapeError, match=r"`target` must give one class per input \(N=2\); got 3"):
         Saliency(model).attribute(x, target=[0, 1, 2])
-    with pytest.raises(ShapeError, match=r"`x` must be a batch N×C×H×W"):
-        Saliency(model).attribute(x[0])
+    with pytest.raises(ShapeError, match=r"`x` must be a batch with at least 2 dims \(N first\); got shape \(4,\)"):
+        Saliency(model).attribute(x[0, 0, 0])  # any rank ≥ 2 is a batch for input methods (N×C×L, N×D too)
+    with pytest.raises(TypeError, match=r"`x` must be a floating-point tensor for an input attribution; got torch.int64"):
+        Saliency(model).attribute(x.long())
     with pytest.raises(TypeError, match=r"`x` must be a torch.Tensor"):
         Saliency(model).attribute(x.numpy())
     with pytest.raises(ConfigError, match=r"`n_samples` must be ≥ 1; got 0"):

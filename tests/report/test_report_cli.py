@@ -13,8 +13,8 @@ from PIL import Image
 from cnnlab.cli import app as cli_app
 
 DOG = Path("/usr/share/darknet/data/dog.jpg")
-METHODS = ["filters", "featuremaps", "maximize", "saliency", "guided", "deconv", "gradcam", "gradcam++",
-           "guided-gradcam", "occlusion"]
+METHODS = ["filters", "featuremaps", "maximize", "saliency", "inputxgradient", "smoothgrad", "guided", "deconv",
+           "gradcam", "gradcam++", "guided-gradcam", "occlusion", "layer-gradxact"]
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,68 @@ def test_explain_writes_pngs_for_every_method(method, digits_run, digit_png, tmp
         assert rec["predicted"] == pred == rec["target"]
 
 
+def test_every_registry_method_is_a_cli_method_and_listed_in_the_help(capsys):
+    from cnnlab.explain import registry
+    from cnnlab.workflows.explain import methods
+
+    assert methods() == ["filters", "featuremaps", "maximize", *registry.names()]
+    assert sorted(METHODS) == sorted(methods())  # the test above covers each of them
+    assert cli_app.main(["explain", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert "filters, featuremaps, maximize, or an attribution method of the registry: " + ", ".join(registry.names()) in text
+
+
+class GradientSign:
+    """sign(∂score/∂x): the docs' worked example of a new method."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def attribute(self, x, target=None):
+        from cnnlab.explain.saliency import input_gradient
+
+        return input_gradient(self.model, x, target).sign()
+
+
+def test_a_temporarily_registered_method_runs_through_the_cli_dispatcher(digits_run, digit_png, tmp_path, capsys):
+    from cnnlab.data import load_image
+    from cnnlab.explain import Saliency, registry
+    from cnnlab.report import images as im
+    from cnnlab.train.runs import load_run
+
+    registry.register("gradient-sign", GradientSign, kind="input", display="signed")
+    try:
+        rec = _run_json(capsys, ["explain", str(digits_run), "--image", str(digit_png), "--method", "gradient-sign",
+                                 "--target", "3", "--out", str(tmp_path)])
+    finally:
+        registry.unregister("gradient-sign")
+    run = load_run(digits_run)
+    sign = Saliency(run.model).attribute(run.normalize(load_image(digit_png, (8, 8), 1)[None]), target=3, abs=False).sign()
+    expected = im.upscale(im.to_rgb8(im.normalize(sign[0], "std")), im.auto_factor(8, 8, target=224))
+    png = next(f for f in rec["files"] if f.endswith("gradient-sign-3.png"))
+    np.testing.assert_array_equal(np.asarray(Image.open(png)), expected)
+    assert rec["method"] == "gradient-sign" and "layer" not in rec
+    assert cli_app.main(["explain", str(digits_run), "--image", str(digit_png), "--method", "gradient-sign",
+                         "--out", str(tmp_path)]) == 2  # gone again
+    assert "`--method` must be one of" in capsys.readouterr().err
+
+
+def test_explain_layer_gradxact_png_is_the_channel_sum_at_the_layer(digits_run, digit_png, tmp_path, capsys):
+    from cnnlab.data import load_image
+    from cnnlab.explain import LayerGradientXActivation
+    from cnnlab.report import images as im
+    from cnnlab.train.runs import load_run
+
+    rec = _run_json(capsys, ["explain", str(digits_run), "--image", str(digit_png), "--method", "layer-gradxact",
+                             "--layer", "conv2d", "--target", "2", "--out", str(tmp_path)])
+    run = load_run(digits_run)
+    attr = LayerGradientXActivation(run.model, "conv2d").attribute(run.normalize(load_image(digit_png, (8, 8), 1)[None]), 2)
+    expected = im.upscale(im.heatmap(attr[0].sum(0), "RdBu_r", mode="symmetric"), im.auto_factor(8, 8, target=224))
+    png = next(f for f in rec["files"] if f.endswith("layer-gradxact-2.png"))
+    np.testing.assert_array_equal(np.asarray(Image.open(png)), expected)
+    assert rec["layer"] == "conv2d"
+
+
 def test_explain_target_and_layer_options(digits_run, digit_png, tmp_path, capsys):
     rec = _run_json(capsys, ["explain", str(digits_run), "--image", str(digit_png), "--method", "gradcam",
                              "--target", "7", "--layer", "conv2d", "--out", str(tmp_path)])
@@ -68,6 +130,7 @@ def test_explain_target_and_layer_options(digits_run, digit_png, tmp_path, capsy
     (["--method", "gradcam", "--target", "12"], "error: `--target` must be in [0, 9]; got 12"),
     (["--method", "gradcam", "--layer", "nope"], "error: `layer` 'nope' is not a module of the model; known: conv2d"),
     (["--method", "gradcam", "--size", "4"], "error: `--size` must be two numbers H,W; got '4'"),
+    (["--method", "saliency", "--layer", "conv2d"], "error: method 'saliency' attributes to the input and takes no `layer`"),
 ])
 def test_explain_errors_are_one_line(args, message, digits_run, digit_png, tmp_path, capsys):
     code = cli_app.main(["explain", str(digits_run), "--image", str(digit_png), "--out", str(tmp_path), *args])
@@ -98,7 +161,7 @@ def test_imagenet_gradcam_maps_differ_for_dog_bicycle_and_truck():
         pytest.skip("Debian darknet's dog.jpg is not installed (apt-get install darknet)")
     from cnnlab.errors import MissingDependencyError
     from cnnlab.explain import GradCAM
-    from cnnlab.report.explain_files import load_explainable, resolve_class
+    from cnnlab.workflows.explain import load_explainable, resolve_class
     from cnnlab.data import load_image
 
     try:

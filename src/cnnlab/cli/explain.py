@@ -7,15 +7,20 @@ from typing import Optional
 import typer
 
 from cnnlab.cli.app import app
+from cnnlab.explain import registry  # names only: the methods' modules (and torch) load when one runs
+
+_METHOD_HELP = ("filters, featuremaps, maximize, or an attribution method of the registry: "
+                + ", ".join(registry.names()))
 
 
 @app.command("explain")
 def explain_command(
     model: str = typer.Argument(..., help="zoo name (pretrained when offline weights exist), run folder or JSON description"),
     image: Optional[str] = typer.Option(None, "--image", "-i", help="image file (not needed for filters/maximize)"),
-    method: str = typer.Option("gradcam", "--method", "-m",
-                               help="filters|featuremaps|maximize|saliency|guided|deconv|gradcam|gradcam++|guided-gradcam|occlusion"),
-    layer: Optional[str] = typer.Option(None, "--layer", "-l", help="dotted module name (default depends on the method)"),
+    method: str = typer.Option("gradcam", "--method", "-m", help=_METHOD_HELP),
+    layer: Optional[str] = typer.Option(None, "--layer", "-l",
+                                        help="dotted module name for filters, featuremaps, maximize and the methods "
+                                             "that take a layer (default depends on the method)"),
     target: Optional[str] = typer.Option(None, "--target", "-t", help="class index or name (default: the predicted class)"),
     out: str = typer.Option(..., "--out", "-o", help="output folder for the PNGs"),
     steps: Optional[int] = typer.Option(None, "--steps", help="activation-maximisation steps (default: the preset's)"),
@@ -27,7 +32,7 @@ def explain_command(
     import json
 
     from cnnlab.errors import ConfigError
-    from cnnlab.report.explain_files import explain_image, load_explainable
+    from cnnlab.workflows.explain import explain_image, load_explainable
 
     if format not in ("text", "json"):
         raise ConfigError(f"`--format` must be text or json; got {format!r}")

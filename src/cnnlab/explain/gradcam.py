@@ -5,46 +5,47 @@ Grad-CAM weights the K feature maps A^k of a layer by the spatial mean of the cl
 input size. Grad-CAM++ only changes the channel weights (as in pytorch-grad-cam's ``grad_cam_plusplus``).
 Guided Grad-CAM multiplies guided back-propagation by the upsampled Grad-CAM map.
 
-The layer's output is captured by a forward hook that substitutes a leaf copy, so the backward pass
-stops at that layer (cheaper than a full input gradient) and an in-place activation after the layer
-cannot change the captured maps.
+The layer's output is captured by a forward hook that substitutes a leaf copy
+(:func:`cnnlab.explain._core.layer_gradient`), so the backward pass stops at that layer (cheaper than a
+full input gradient, and possible on integer inputs) and an in-place activation after the layer cannot
+change the captured maps.
 """
 
 from __future__ import annotations
-
-import contextlib
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.errors import ShapeError
-from cnnlab.explain._core import check_input, explaining, last_conv_layer, resolve_layer, resolve_target, select
+from cnnlab.explain._core import check_input, fixed_target, last_conv_layer, layer_gradient, resolve_layer
 
 
-class _LeafCapture:
-    def __init__(self) -> None:
-        self.output: torch.Tensor | None = None
+def _check_maps(module, out) -> None:
+    if out.dim() < 3:
+        raise ShapeError(f"`layer` for Grad-CAM must output N×K×h×w feature maps; {type(module).__name__} gave "
+                         f"{tuple(out.shape)} (N×K×L maps of a 1-D conv work too)")
 
-    def __call__(self, module, _inp, out):
-        if not isinstance(out, torch.Tensor) or out.dim() != 4:
-            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-            raise ShapeError(f"`layer` for Grad-CAM must output N×K×h×w feature maps; {type(module).__name__} gave {got}")
-        leaf = out.detach().requires_grad_(True)
-        self.output = leaf
-        return leaf.clone()
+
+_MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
 class GradCAM:
     """Grad-CAM heat maps: N×1×H×W, upsampled to the input, ReLU applied, not normalised.
 
+    Works on any layer with N×K×(spatial) maps: N×K×h×w for image CNNs, N×K×L for text and signal CNNs
+    (token ids as input: ``x`` may be an integer tensor, only the layer's output is differentiated).
+    The map is upsampled (linear / bilinear) to the last spatial dims of the input: H×W of an image,
+    L of a token sequence; it keeps the layer's size when the input has fewer trailing dims.
+
     Args:
-        model: any module mapping N×C×H×W to N×classes.
+        model: any module mapping the batch to outputs (N×classes, or anything a callable target scores).
         layer: a module of ``model`` or its dotted name; ``None`` = the last conv layer whose output is
             still spatial (found on the first call's input).
 
     Example:
-        >>> cam = GradCAM(model).attribute(x, target=243)   # doctest: +SKIP
+        >>> cam = GradCAM(model).attribute(x, target=243)                          # doctest: +SKIP
+        >>> cam = GradCAM(srcnn, "conv2").attribute(x, target=lambda y: y[:, 0, 5, 7])  # doctest: +SKIP
     """
 
     def __init__(self, model: nn.Module, layer: nn.Module | str | None = None) -> None:
@@ -57,30 +58,31 @@ class GradCAM:
         return self.layer
 
     def maps_and_grads(self, x: torch.Tensor, target=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """The layer's maps A (N×K×h×w) and ∂y_target/∂A, detached."""
-        check_input(x)
-        layer = self._layer(x)
-        cap = _LeafCapture()
-        with explaining(self.model), contextlib.ExitStack() as stack:
-            handle = layer.register_forward_hook(cap)
-            stack.callback(handle.remove)
-            out = self.model(x.detach())
-            if cap.output is None:
-                raise ShapeError(f"`layer` {type(layer).__name__} was not called in the forward pass")
-            t = resolve_target(out, target)
-            (grads,) = torch.autograd.grad(select(out, t).sum(), cap.output)
-        return cap.output.detach(), grads
+        """The layer's maps A (N×K×h×w, or N×K×L) and ∂score/∂A, detached. ``target``: see :meth:`attribute`."""
+        check_input(x, kind="layer")
+        return layer_gradient(self.model, self._layer(x), x, target, check=_check_maps)
 
     @staticmethod
     def channel_weights(acts: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
-        """α_k = mean over the map of the gradient. Shape (N, K, 1, 1)."""
-        return grads.mean(dim=(2, 3), keepdim=True)
+        """α_k = mean over the map of the gradient. Shape (N, K, 1, 1) (or (N, K, 1) for 1-D maps)."""
+        return grads.mean(dim=tuple(range(2, grads.dim())), keepdim=True)
 
     def attribute(self, x: torch.Tensor, target=None) -> torch.Tensor:
+        """The Grad-CAM map of each row.
+
+        Args:
+            x: the batch (images N×C×H×W; any dtype and rank, e.g. int64 token ids N×L).
+            target: class index / indices, ``None`` (predicted class) or a callable ``score(output) -> (N,)``.
+
+        Returns:
+            N×1×(spatial) maps, ReLU'd, upsampled to the input's trailing spatial size.
+        """
         acts, grads = self.maps_and_grads(x, target)
         cam = (self.channel_weights(acts, grads) * acts).sum(dim=1, keepdim=True).clamp(min=0)  # (N, 1, h, w)
-        if cam.shape[-2:] != x.shape[-2:]:
-            cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        s = cam.dim() - 2
+        size = tuple(x.shape[-s:])
+        if x.dim() - 1 >= s and cam.shape[2:] != size and s in _MODES:
+            cam = F.interpolate(cam, size=size, mode=_MODES[s], align_corners=False)
         return cam
 
 
@@ -89,11 +91,12 @@ class GradCAMPlusPlus(GradCAM):
 
     @staticmethod
     def channel_weights(acts: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+        space = tuple(range(2, grads.dim()))  # (2, 3) for N×K×h×w maps
         g2, g3 = grads**2, grads**3
-        sum_a = acts.sum(dim=(2, 3), keepdim=True)
+        sum_a = acts.sum(dim=space, keepdim=True)
         denom = 2 * g2 + sum_a * g3
         a = torch.where(grads != 0, g2 / torch.where(denom != 0, denom, torch.ones_like(denom)), torch.zeros_like(g2))
-        return (a * grads.clamp(min=0)).sum(dim=(2, 3), keepdim=True)
+        return (a * grads.clamp(min=0)).sum(dim=space, keepdim=True)
 
 
 class GuidedGradCAM:
@@ -108,10 +111,10 @@ class GuidedGradCAM:
         return self.gradcam.layer
 
     def attribute(self, x: torch.Tensor, target=None) -> torch.Tensor:
+        """Guided back-propagation × the Grad-CAM map (``x`` floating point). ``target``: see :meth:`GradCAM.attribute`."""
         from cnnlab.explain.saliency import input_gradient
 
-        if target is None:
-            with explaining(self.model), torch.no_grad():
-                target = self.model(x).reshape(x.shape[0], -1).argmax(1)
+        check_input(x)
+        target = fixed_target(self.model, x, target)
         cam = self.gradcam.attribute(x, target)
         return input_gradient(self.model, x, target, rule="guided") * cam

@@ -4,7 +4,8 @@ Window positions follow Captum's ``Occlusion``: along each spatial axis there ar
 ``ceil((H - h) / sh) + 1`` positions starting at ``i * sh``; a window reaching past the border is cut.
 
 - ``attribute``: each input element gets the mean, over every window covering it, of the drop of the
-  target output ``f(x)_c − f(x_occluded)_c`` (Captum's definition; the model's raw outputs).
+  target score ``s(f(x)) − s(f(x_occluded))`` (Captum's definition; the model's raw outputs): a class
+  output ``f(x)_c`` or any callable score of the output (one output pixel, an embedding similarity).
 - ``probability_map``: the lecture's maps (keras "occlusion" recipe): for each window position, the
   softmax probability of the target class and the predicted class of the occluded image.
 
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.errors import ConfigError, ShapeError
-from cnnlab.explain._core import check_input, explaining, resolve_target
+from cnnlab.explain._core import check_input, explaining, is_score, resolve_target, scores
 
 
 def _pair(v, name: str) -> tuple[int, int]:
@@ -124,9 +125,18 @@ class Occlusion:
     def __init__(self, model: nn.Module) -> None:
         self.model = model
 
-    def _outputs(self, x, window, stride, baseline, batch_size):
-        """Clean outputs (N, K), occluded outputs (N, P, K) and the axis masks (OH, H), (OW, W)."""
-        check_input(x)
+    def _clean(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(x, ndim=4)
+        with explaining(self.model), torch.no_grad():
+            return self.model(x.detach())
+
+    def _occluded(self, x, window, stride, baseline, batch_size, keep):
+        """Run the model on every occluded copy of ``x``, in batches of ``batch_size``.
+
+        ``keep(out, n_idx)`` turns each batch of outputs of the copies of images ``n_idx`` (B,) into what is
+        kept (B, ...). Returns the kept values (N, P, ...), the axis masks (OH, H), (OW, W), the window and
+        the stride.
+        """
         window = _pair(window, "window")
         stride = window if stride is None else _pair(stride, "stride")
         if int(batch_size) < 1:
@@ -137,32 +147,42 @@ class Occlusion:
         P = r_in.shape[0] * OW
         x = x.detach()
         base = resolve_baseline(x, baseline, window)
-        outs = []
+        kept = []
         with explaining(self.model), torch.no_grad():
-            clean = self.model(x).reshape(N, -1)
             for start in range(0, N * P, int(batch_size)):
                 k = torch.arange(start, min(start + int(batch_size), N * P), device=x.device)
                 n_idx, p_idx = k // P, k % P
                 m = (r_in[p_idx // OW][:, :, None] & c_in[p_idx % OW][:, None, :])[:, None]  # (B, 1, H, W)
                 batch = torch.where(m, base[n_idx], x[n_idx])  # (B, C, H, W)
-                outs.append(self.model(batch).reshape(len(k), -1))
-        return clean, torch.cat(outs).reshape(N, P, -1), (r_in, c_in), window, stride
+                kept.append(keep(self.model(batch), n_idx))
+        kept = torch.cat(kept)
+        return kept.reshape(N, P, *kept.shape[1:]), (r_in, c_in), window, stride
 
     def attribute(self, x: torch.Tensor, target=None, window=(4, 4), stride=None, baseline=0.0,
                   batch_size: int = 64) -> torch.Tensor:
-        """Mean drop of the target output over the windows covering each element. Shaped like ``x``.
+        """Mean drop of the target score over the windows covering each element. Shaped like ``x``.
 
         Args:
+            target: class index / indices, ``None`` (the predicted class of the clean input) or a callable
+                row-wise ``score(output) -> (N,)`` (called on the clean batch and on batches of occluded
+                copies; see :func:`cnnlab.explain._core.scores`).
             window: (h, w) of the occluding patch (all channels are occluded).
             stride: (sh, sw); ``None`` = the window size (non-overlapping).
             baseline: replacement value in model-input units: a number, a tensor broadcasting to the input,
                 "zero", "mean" (per image and channel) or "blur" (Gaussian, σ = window/2).
             batch_size: occluded copies per forward pass (does not change the result).
         """
-        clean, occluded, masks, _, _ = self._outputs(x, window, stride, baseline, batch_size)
-        t = resolve_target(clean, target)
-        idx = t.view(-1, 1, 1).expand(-1, occluded.shape[1], 1)
-        drop = clean.gather(1, t.view(-1, 1)) - occluded.gather(2, idx).squeeze(2)  # (N, P)
+        clean = self._clean(x)
+        if is_score(target):
+            def score_copies(out, n_idx):
+                return scores(out, target)
+        else:
+            target = resolve_target(clean, target)  # (N,): the clean input's class, followed in every copy
+
+            def score_copies(out, n_idx):
+                return scores(out, target[n_idx])
+        occluded, masks, _, _ = self._occluded(x, window, stride, baseline, batch_size, score_copies)
+        drop = scores(clean, target)[:, None] - occluded  # (N, P)
         r_in, c_in = (m.to(drop.dtype) for m in masks)  # (OH, H), (OW, W)
         # Σ_p drop_p · mask_p with mask_(i,j) = r_in[i] ⊗ c_in[j]:  r_inᵀ · D · c_in per image
         total = torch.einsum("nij,ih,jw->nhw", drop.reshape(-1, r_in.shape[0], c_in.shape[0]), r_in, c_in)
@@ -177,8 +197,15 @@ class Occlusion:
         ``baseline`` defaults to 0.5, the lecture's grey square, in model-input units: pass
         ``(0.5 - mean) / std`` for a normalised model.
         """
-        clean, occluded, masks, window, stride = self._outputs(x, window, stride, baseline, batch_size)
+        if is_score(target):
+            raise TypeError("`target` of probability_map must be a class index (the maps are class probabilities); "
+                            "got a callable")
+        clean = self._clean(x)
+        N = x.shape[0]
+        clean = clean.reshape(N, -1)
         t = resolve_target(clean, target)
+        occluded, masks, window, stride = self._occluded(x, window, stride, baseline, batch_size,
+                                                         lambda out, n_idx: out.reshape(len(n_idx), -1))
         oh, ow = masks[0].shape[0], masks[1].shape[0]
         probs = occluded.softmax(dim=2)
         idx = t.view(-1, 1, 1).expand(-1, probs.shape[1], 1)

@@ -25,7 +25,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from cnnlab.errors import ConfigError
-from cnnlab.explain._core import check_input, explaining, resolve_target, select
+from cnnlab.explain._core import check_input, explaining, fixed_target, scores
 
 
 class _ModifiedRectifier(torch.autograd.Function):
@@ -85,9 +85,11 @@ class ModifiedReLUMode(TorchFunctionMode):
 
 
 def input_gradient(model: nn.Module, x: torch.Tensor, target=None, rule: str | None = None) -> torch.Tensor:
-    """∂y_target/∂x for a batch, with the ordinary (``rule=None``), ``"guided"`` or ``"deconv"`` ReLU rule.
+    """∂score/∂x for a batch, with the ordinary (``rule=None``), ``"guided"`` or ``"deconv"`` ReLU rule.
 
-    Each row's score is its own class's output, so the rows do not mix. Shape: like ``x``.
+    ``target`` is a class index / indices, ``None`` (predicted class) or a callable ``score(output) -> (N,)``
+    (see :func:`cnnlab.explain._core.scores`). Each row's score is taken from its own output, so the rows
+    do not mix. ``x``: floating point, any rank ≥ 2. Shape: like ``x``.
     """
     check_input(x)
     with explaining(model):
@@ -97,8 +99,7 @@ def input_gradient(model: nn.Module, x: torch.Tensor, target=None, rule: str | N
         else:
             with ModifiedReLUMode(guided=(rule == "guided")):
                 out = model(xi)
-        t = resolve_target(out, target)
-        (grad,) = torch.autograd.grad(select(out, t).sum(), xi)
+        (grad,) = torch.autograd.grad(scores(out, target).sum(), xi)
     return grad
 
 
@@ -114,7 +115,10 @@ class Saliency:
         self.model = model
 
     def attribute(self, x: torch.Tensor, target=None, abs: bool = True) -> torch.Tensor:
-        """|∂y_c/∂x| (``abs=True``) or the signed gradient. ``target=None``: the predicted class."""
+        """|∂y_c/∂x| (``abs=True``) or the signed gradient.
+
+        ``target``: class index / indices, ``None`` (the predicted class) or a callable score. Shape: like ``x``.
+        """
         g = input_gradient(self.model, x, target)
         return g.abs() if abs else g
 
@@ -170,13 +174,17 @@ class SmoothGrad:
 
     def attribute(self, x: torch.Tensor, target=None, **kwargs) -> torch.Tensor:
         check_input(x)
-        if target is None:  # the predicted class of the clean input, not of each noisy copy
-            with explaining(self.model), torch.no_grad():
-                target = self.model(x).reshape(x.shape[0], -1).argmax(1)
+        target = fixed_target(self.model, x, target)  # the predicted class of the clean input, not of each noisy copy
         gen = torch.Generator(device=x.device).manual_seed(self.seed)
-        span = (x.amax(dim=(1, 2, 3), keepdim=True) - x.amin(dim=(1, 2, 3), keepdim=True)).detach()
+        rest = tuple(range(1, x.dim()))  # every axis but N: the value range of each input
+        span = (x.amax(dim=rest, keepdim=True) - x.amin(dim=rest, keepdim=True)).detach()
         total = torch.zeros_like(x)
         for _ in range(self.n_samples):
             noise = torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype) * (self.stdev * span)
             total += self.method.attribute(x.detach() + noise, target=target, **kwargs)
         return total / self.n_samples
+
+
+def smooth_saliency(model: nn.Module, n_samples: int = 25, stdev: float = 0.15, seed: int = 0) -> SmoothGrad:
+    """SmoothGrad of the vanilla gradient saliency (the registry's ``"smoothgrad"``)."""
+    return SmoothGrad(Saliency(model), n_samples=n_samples, stdev=stdev, seed=seed)

@@ -53,7 +53,7 @@ def filters(model: nn.Module, layer: nn.Module | str | None = None, mode: str = 
 
 def feature_maps(model: nn.Module, layer: nn.Module | str, x: torch.Tensor) -> torch.Tensor:
     """The output of ``layer`` for the batch ``x`` (eval mode, no gradients). Shape: the layer's output."""
-    check_input(x)
+    check_input(x, kind="layer")
     layer = resolve_layer(model, layer)
     with explaining(model), capturing(layer) as cap, torch.no_grad():
         model(x)
@@ -65,7 +65,7 @@ def feature_maps(model: nn.Module, layer: nn.Module | str, x: torch.Tensor) -> t
 
 def spatial_layers(model: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
     """(name, output shape) of every leaf module with a 4-D output, in execution order."""
-    check_input(x)
+    check_input(x, kind="layer")
     seen: list[tuple[str, tuple[int, ...]]] = []
     names = {m: n for n, m in model.named_modules()}
     handles = []

@@ -163,13 +163,27 @@ def maximize_section(ctx: Context, steps: int | None = None, n_units: int = 16, 
     return sec
 
 
-def attribution_section(ctx: Context, indices: list[int], occlusion_window: int | None = None) -> Section:
-    """Saliency / guided / Grad-CAM / Grad-CAM++ / occlusion for a few test images, one row each."""
+# the attribution methods of the report's rows (registry names) and their captions
+ATTRIBUTIONS = (("saliency", "saliency |∂y/∂x|"), ("guided", "guided backprop"), ("deconv", "deconvnet"),
+                ("gradcam", "Grad-CAM"), ("gradcam++", "Grad-CAM++"), ("occlusion", "occlusion (red = drop)"))
+
+
+def attribution_section(ctx: Context, indices: list[int], occlusion_window: int | None = None,
+                        methods=ATTRIBUTIONS) -> Section:
+    """One row per test image: each registry method in ``methods`` ((name, caption) pairs), target = prediction.
+
+    Maps ("map" display) are shown over the image; occlusion adds the lecture's probability and
+    predicted-class maps.
+    """
+    from cnnlab.explain import registry
+    from cnnlab.workflows.explain import occlusion_maps, pictures
+
     sec = Section("attribution", "Saliency, Grad-CAM and occlusion for test images")
     C, H, W = ctx.input_shape
     win = occlusion_window or max(2, min(H, W) // 7)
     m = ctx.model
     grey = ((0.5 - ctx.mean) / ctx.std).expand(1, C, 1, 1)
+    offered = {"window": win, "stride": 1, "baseline": grey}
     sec.add(f'<p class="note">target = predicted class. Occlusion: {win}×{win} grey square, stride 1 '
             "(attribution = mean drop of the logit) and non-overlapping (probability of the class, predicted class).</p>")
     for i in indices:
@@ -179,24 +193,16 @@ def attribution_section(ctx: Context, indices: list[int], occlusion_window: int 
             t = int(m(x).argmax(1))
         base = raw[0]
         row = [_fig(im.to_rgb8(base), f"#{i} true {ctx.name(int(ctx.y[i]))}, pred {ctx.name(t)}")]
-        sal = explain.Saliency(m).attribute(x, target=t).amax(1)[0]
-        row.append(_fig(im.heatmap(sal, "hot", mode="max"), "saliency |∂y/∂x|"))
-        gb = explain.GuidedBackprop(m).attribute(x, target=t)[0]
-        row.append(_fig(im.to_rgb8(im.normalize(gb, "std")), "guided backprop"))
-        dc = explain.Deconvolution(m).attribute(x, target=t)[0]
-        row.append(_fig(im.to_rgb8(im.normalize(dc, "std")), "deconvnet"))
-        cam = explain.GradCAM(m).attribute(x, target=t)[0, 0]
-        row.append(_fig(im.overlay(base, cam), "Grad-CAM"))
-        campp = explain.GradCAMPlusPlus(m).attribute(x, target=t)[0, 0]
-        row.append(_fig(im.overlay(base, campp), "Grad-CAM++"))
-        occ = explain.Occlusion(m)
-        attr = occ.attribute(x, target=t, window=win, stride=1, baseline=grey)[0, 0]
-        row.append(_fig(im.heatmap(attr, "RdBu_r", mode="symmetric"), "occlusion (red = drop)"))
-        maps = occ.probability_map(x, target=t, window=win, stride=win, baseline=grey)
-        prob, pred = maps.upsampled((H, W))
-        row.append(_fig(im.colorize(prob[0].numpy(), "viridis"), f"P({ctx.name(t)}) occluded"))
-        n_cls = max(10, len(ctx.classes))
-        row.append(_fig(im.colorize(pred[0].numpy() / max(1, n_cls - 1), "tab10" if n_cls <= 10 else "tab20"),
-                        "predicted class: " + ", ".join(sorted({ctx.name(int(v)) for v in maps.predicted.flatten()}))))
+        for name, caption in methods:
+            entry = registry.get(name)
+            res = registry.attribute(entry, m, x, target=t, **{k: offered[k] for k in entry.options})
+            pics = dict(pictures(entry.display, res.value[0], base))
+            row.append(_fig(pics.get("-overlay", pics[""]), caption))
+            if entry.display == "occlusion":
+                n_cls = max(10, len(ctx.classes))
+                maps = occlusion_maps(res.explainer, x, t, win, grey, (H, W), n_cls)
+                prob, pred = dict(maps.pictures)["-probability"], dict(maps.pictures)["-predicted"]
+                row.append(_fig(prob, f"P({ctx.name(t)}) occluded"))
+                row.append(_fig(pred, "predicted class: " + ", ".join(sorted({ctx.name(k) for k in maps.predicted_classes}))))
         sec.add((f"test image #{i}", row))
     return sec

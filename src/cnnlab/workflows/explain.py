@@ -1,5 +1,9 @@
-"""``cnnlab explain``'s library side: load a model (zoo name, run folder, JSON description) with its input
+"""``cnnlab explain``'s workflow: load a model (zoo name, run folder, JSON description) with its input
 normalisation and class names, explain one image with one method, write the PNGs atomically.
+
+Attribution methods come from the registry (:mod:`cnnlab.explain.registry`) and are drawn by their
+``display``; the visualisations that are not attributions (``filters``, ``featuremaps``, ``maximize``)
+are named cases here.
 
 Example:
     >>> ex = load_explainable("mobilenet_v2")                                          # doctest: +SKIP
@@ -10,14 +14,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from cnnlab.errors import ConfigError, UnknownNameError
 from cnnlab.report import images as im
 
-METHODS = ("filters", "featuremaps", "maximize", "saliency", "guided", "deconv", "gradcam", "gradcam++",
-           "guided-gradcam", "occlusion")
+VISUALS = ("filters", "featuremaps", "maximize")  # not attributions: named cases of this workflow
+
+
+def methods() -> list[str]:
+    """Every ``--method``: the visualisations, then the registry's attribution methods (registration order)."""
+    from cnnlab.explain import registry
+
+    return [*VISUALS, *registry.names()]
 
 
 def load_explainable(ref: str):
@@ -67,9 +78,10 @@ def explain_image(ex, image, method: str, out_dir, *, layer: str | None = None, 
     """
     from cnnlab import explain
     from cnnlab.data import load_image
+    from cnnlab.explain import registry
 
-    if method not in METHODS:
-        raise ConfigError(f"`--method` must be one of {', '.join(METHODS)}; got {method!r}")
+    if method not in methods():
+        raise ConfigError(f"`--method` must be one of {', '.join(methods())}; got {method!r}")
     out = Path(out_dir)
     C, H, W = ex.input_shape
     if size is not None:
@@ -117,39 +129,78 @@ def explain_image(ex, image, method: str, out_dir, *, layer: str | None = None, 
         rec["layer"] = lay
         save(f"featuremaps-{_safe(lay)}.png", im.batch_grid(fm[:64, None].numpy(), ncol=8, cmap="viridis",
                                                             scale=max(1, 64 // max(fm.shape[-2:]))))
-    elif method == "saliency":
-        s = explain.Saliency(m).attribute(x, target=t).amax(1)[0]
-        save(f"{stem}.png", big(im.heatmap(s, "hot", mode="max")))
-    elif method in ("guided", "deconv", "guided-gradcam"):
-        if method == "guided-gradcam":
-            ggc = explain.GuidedGradCAM(m, layer)
-            g = ggc.attribute(x, target=t)
-            rec["layer"] = _name_of(m, ggc.layer)
-        else:
-            g = (explain.GuidedBackprop if method == "guided" else explain.Deconvolution)(m).attribute(x, target=t)
-        save(f"{stem}.png", big(im.to_rgb8(im.normalize(g[0], "std"))))
-    elif method in ("gradcam", "gradcam++"):
-        cls = explain.GradCAM if method == "gradcam" else explain.GradCAMPlusPlus
-        gc = cls(m, layer)
-        cam = gc.attribute(x, target=t)[0, 0]
-        rec["layer"] = _name_of(m, gc.layer)
-        save(f"{stem}.png", big(im.heatmap(cam, "jet")))
-        save(f"{stem}-overlay.png", big(im.overlay(raw[0], cam)))
-    elif method == "occlusion":
-        win = window or max(2, min(H, W) // 7)
-        stride = 1 if max(H, W) <= 64 else max(1, win // 4)
-        grey = ex.norm(torch.full((1, C, 1, 1), 0.5))
-        occ = explain.Occlusion(m)
-        attr = occ.attribute(x, target=t, window=win, stride=stride, baseline=grey)[0, 0]
-        maps = occ.probability_map(x, target=t, window=win, stride=win, baseline=grey)
-        prob, predmap = maps.upsampled((H, W))
-        rec.update(window=win, stride=stride)
-        save(f"{stem}.png", big(im.heatmap(attr, "RdBu_r", mode="symmetric")))
-        save(f"{stem}-probability.png", big(im.colorize(prob[0].numpy(), "viridis")))
-        n = max(10, probs.numel())
-        save(f"{stem}-predicted.png", big(im.colorize(predmap[0].numpy() / (n - 1), "tab10" if n <= 10 else "tab20")))
-        rec["occluded_predictions"] = sorted({ex.class_name(int(v)) for v in maps.predicted.flatten()})
+        return rec
+    entry = registry.get(method)
+    win = window or max(2, min(H, W) // 7)
+    offered = {"window": win, "stride": 1 if max(H, W) <= 64 else max(1, win // 4),
+               "baseline": ex.norm(torch.full((1, C, 1, 1), 0.5))}  # the lecture's grey square
+    res = registry.attribute(entry, m, x, target=t, layer=layer, **{k: offered[k] for k in entry.options})
+    if res.layer is not None:
+        rec["layer"] = _name_of(m, res.layer)
+    for suffix, rgb in pictures(entry.display, res.value[0], raw[0]):
+        save(f"{stem}{suffix}.png", big(rgb))
+    if entry.display == "occlusion":
+        rec.update(window=win, stride=offered["stride"])
+        maps = occlusion_maps(res.explainer, x, t, win, offered["baseline"], (H, W), max(10, probs.numel()))
+        for suffix, rgb in maps.pictures:
+            save(f"{stem}{suffix}.png", big(rgb))
+        rec["occluded_predictions"] = sorted({ex.class_name(k) for k in maps.predicted_classes})
     return rec
+
+
+def pictures(display: str, attr: torch.Tensor, raw: torch.Tensor) -> list[tuple[str, np.ndarray]]:
+    """Draw one attribution (one row, no batch axis) as RGB pictures by its registry ``display``.
+
+    Args:
+        display: see :class:`cnnlab.explain.registry.Method`.
+        attr: the attribution of one input: C×H×W for input methods, 1×H×W for maps, the layer's output
+            shape (without N) for layer methods.
+        raw: the input image in [0, 1], C×H×W (for overlays).
+
+    Returns:
+        (file-name suffix, H×W×3 uint8) pairs: ``""`` is the main picture, ``"-overlay"`` a map over the image.
+
+    Raises:
+        ConfigError: an unknown display.
+    """
+    if display == "magnitude":
+        return [("", im.heatmap(attr.abs().amax(0), "hot", mode="max"))]
+    if display == "signed":
+        return [("", im.to_rgb8(im.normalize(attr, "std")))]
+    if display == "map":
+        return [("", im.heatmap(attr[0], "jet")), ("-overlay", im.overlay(raw, attr[0]))]
+    if display == "occlusion":  # every channel holds the same value: draw one
+        return [("", im.heatmap(attr[0], "RdBu_r", mode="symmetric"))]
+    if display == "layer":
+        return [("", im.heatmap(_layer_map(attr), "RdBu_r", mode="symmetric"))]
+    raise ConfigError(f"`display` {display!r} is not drawn by this workflow")
+
+
+def _layer_map(attr: torch.Tensor) -> torch.Tensor:
+    """A 2-D picture of a layer-shaped attribution: the sum over channels (K×h×w -> h×w; K×L -> 1×L; K -> 1×K)."""
+    if attr.dim() >= 3:
+        return attr.sum(0).reshape(attr.shape[1], -1)  # (K, h, w, ...) -> (h, w·...)
+    if attr.dim() == 2:
+        return attr.sum(0)[None]  # (K, L) -> (1, L)
+    return attr.reshape(1, -1)
+
+
+@dataclass
+class OcclusionPictures:
+    """The lecture's occlusion maps as pictures, and the classes predicted with some window occluded."""
+
+    pictures: list[tuple[str, np.ndarray]]
+    predicted_classes: list[int]
+
+
+def occlusion_maps(occ, x: torch.Tensor, target: int, window: int, baseline, size: tuple[int, int],
+                   n_classes: int) -> OcclusionPictures:
+    """Non-overlapping occlusion: the target's probability and the predicted class at each window (one image)."""
+    maps = occ.probability_map(x, target=target, window=window, stride=window, baseline=baseline)
+    prob, predmap = maps.upsampled(size)
+    pics = [("-probability", im.colorize(prob[0].numpy(), "viridis")),
+            ("-predicted", im.colorize(predmap[0].numpy() / (n_classes - 1), "tab10" if n_classes <= 10 else "tab20"))]
+    return OcclusionPictures(pics, sorted({int(v) for v in maps.predicted.flatten()}))
 
 
 def _maximize(ex, rec, save, big, layer, target, steps, seed):
