@@ -50,7 +50,7 @@ def test_report_numbers_match_the_model(digits_report, digits_run):
 
 
 def test_importing_the_report_does_not_import_matplotlib():
-    code = "import sys, cnnlab.report, cnnlab.report.html, cnnlab.report.images; print('matplotlib' in sys.modules)"
+    code = "import sys, cnnlab.report, cnnlab.report.html, cnnlab.pictures; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -79,7 +79,7 @@ class GradientSign:
 def test_a_temporarily_registered_method_runs_through_the_cli_dispatcher(digits_run, digit_png, tmp_path, capsys):
     from cnnlab.data import load_image
     from cnnlab.explain import Saliency, registry
-    from cnnlab.report import images as im
+    from cnnlab import pictures as im
     from cnnlab.train.runs import load_run
 
     registry.register("gradient-sign", GradientSign, kind="input", display="signed")
@@ -102,7 +102,7 @@ def test_a_temporarily_registered_method_runs_through_the_cli_dispatcher(digits_
 def test_explain_layer_gradxact_png_is_the_channel_sum_at_the_layer(digits_run, digit_png, tmp_path, capsys):
     from cnnlab.data import load_image
     from cnnlab.explain import LayerGradientXActivation
-    from cnnlab.report import images as im
+    from cnnlab import pictures as im
     from cnnlab.train.runs import load_run
 
     rec = _run_json(capsys, ["explain", str(digits_run), "--image", str(digit_png), "--method", "layer-gradxact",
@@ -188,7 +188,7 @@ def test_imagenet_gradcam_maps_differ_for_dog_bicycle_and_truck():
 def test_explain_gradcam_png_is_the_rendered_library_map(digits_run, digit_png, tmp_path, capsys):
     from cnnlab.data import load_image
     from cnnlab.explain import GradCAM
-    from cnnlab.report import images as im
+    from cnnlab import pictures as im
     from cnnlab.train.runs import load_run
 
     rec = _run_json(capsys, ["explain", str(digits_run), "--image", str(digit_png), "--method", "gradcam",

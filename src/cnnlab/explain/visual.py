@@ -1,7 +1,7 @@
 """What a layer holds: its filters (weights) and its feature maps (outputs) for an input.
 
 Returned as plain tensors laid out for display (one image per row of the first axis); rendering to a
-grid / PNG lives in :mod:`cnnlab.report.images`.
+grid / PNG lives in :mod:`cnnlab.pictures`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The report's sections, computed from a model and a labelled test set (torch side of the report).
 
 Each ``*_section`` function returns a :class:`cnnlab.report.html.Section`; images are rendered with
-:mod:`cnnlab.report.images` (PIL) and figures with :mod:`cnnlab.report.figures` (matplotlib, lazy).
+:mod:`cnnlab.pictures` (PIL) and figures with :mod:`cnnlab.report.figures` (matplotlib, lazy).
 Inputs ``x`` are raw images in [0, 1]; ``norm`` maps them to model input (the run's mean/std).
 """
 
@@ -15,7 +15,7 @@ from torch import nn
 
 from cnnlab import explain
 from cnnlab.report import figures
-from cnnlab.report import images as im
+from cnnlab import pictures as im
 from cnnlab.report.html import Figure, Section, esc, table_html
 
 

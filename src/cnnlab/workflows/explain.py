@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import torch
 from torch import nn
 
 from cnnlab.errors import ConfigError, UnknownNameError
-from cnnlab.report import images as im
+from cnnlab import pictures as im
 
 VISUALS = ("filters", "featuremaps", "maximize")  # not attributions: named cases of this workflow
 

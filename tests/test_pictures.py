@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from cnnlab.errors import ShapeError
-from cnnlab.report import images as im
+from cnnlab import pictures as im
 
 
 def test_normalize_modes():
