@@ -152,7 +152,7 @@ def test_a_zoo_model_trains_on_an_image_folder_with_its_own_class_count(tmp_path
 
 
 def test_demo_builds_the_lecture_cnn_and_its_summary():
-    from cnnlab.train import demo
+    from cnnlab.workflows import demo
 
     model, desc, input_shape = demo.demo_model()
     assert desc == {"zoo": "lecture_cnn", "kwargs": {}} and input_shape == (1, 28, 28)

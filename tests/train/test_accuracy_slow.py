@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from cnnlab import data, zoo
-from cnnlab.train import demo, evaluate, fit
+from cnnlab.train import evaluate, fit
+from cnnlab.workflows import demo
 
 pytestmark = pytest.mark.slow
 

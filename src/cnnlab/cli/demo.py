@@ -20,7 +20,8 @@ def demo_command(
     import time
 
     from cnnlab import data
-    from cnnlab.train import demo, evaluate_tensors, fit
+    from cnnlab.train import evaluate_tensors, fit
+    from cnnlab.workflows import demo
 
     start = time.perf_counter()
     model, desc, input_shape = demo.demo_model()

@@ -1,4 +1,5 @@
-"""``cnnlab evaluate RUN``: accuracy, loss, per-class accuracy and confusion matrix on a dataset split."""
+"""``cnnlab evaluate RUN``: the run's task metrics on a dataset split (classification: accuracy, loss, per-class
+accuracy and confusion matrix; regression: loss, PSNR/SSIM; embedding: verification accuracy, ROC AUC)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def evaluate_command(
     format: str = typer.Option("text", "--format", "-f", help="text or json"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
 ) -> None:
-    """Evaluate a trained run; --format json prints {accuracy, loss, per_class_accuracy, confusion_matrix, n}."""
+    """Evaluate a trained run with its task's metrics; --format json prints them (classification: {accuracy, loss,
+    per_class_accuracy, confusion_matrix, n, ...}; regression: {loss, psnr, ...})."""
     import json
 
     from cnnlab.errors import ConfigError
@@ -35,6 +37,10 @@ def evaluate_command(
 
 
 def render_text(r: dict) -> str:
+    if "confusion_matrix" not in r:  # regression, embedding: one line of the task's numbers
+        shown = "  ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in r.items()
+                          if isinstance(v, float) and k not in ("threshold",))
+        return f"{r['dataset']} {r['split']} ({r.get('task', '')}): {shown}  n {r['n']}"
     lines = [f"{r['dataset']} {r['split']}: accuracy {100 * r['accuracy']:.2f}%  loss {r['loss']:.4f}  n {r['n']}", "",
              "per-class accuracy:"]
     for name, acc in zip(r["classes"], r["per_class_accuracy"]):

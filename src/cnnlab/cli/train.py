@@ -17,10 +17,14 @@ from cnnlab.cli.app import app
 def train_command(
     model: Optional[str] = typer.Argument(None, help="zoo name, JSON model description or run folder "
                                                      "(optional with --resume)"),
-    data: Optional[str] = typer.Option(None, "--data", "-d", help="mnist | fashion-mnist | digits | idx:DIR | folder:DIR"),
+    data: Optional[str] = typer.Option(None, "--data", "-d",
+                                       help="mnist | fashion-mnist | digits | idx:DIR | folder:DIR | tensors:FILE"),
+    task: Optional[str] = typer.Option(None, "--task", "-t",
+                                       help="classification | regression (image-to-image: PSNR) | embedding "
+                                            "[classification; a resumed run keeps its own]"),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="epochs [10]"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="global batch size [128]"),
-    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam | adamw [adam]"),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam | adamw | adadelta [adam]"),
     lr: Optional[float] = typer.Option(None, "--lr", help="learning rate (peak rate for onecycle) [adam 1e-3, sgd 0.05]"),
     momentum: Optional[float] = typer.Option(None, "--momentum", help="SGD momentum [0.9]"),
     nesterov: Optional[bool] = typer.Option(None, "--nesterov/--no-nesterov", help="Nesterov momentum (SGD)"),
@@ -34,7 +38,9 @@ def train_command(
     deterministic: Optional[bool] = typer.Option(None, "--deterministic/--no-deterministic",
                                                  help="deterministic algorithms; exact resume"),
     patience: Optional[int] = typer.Option(None, "--patience", help="early stopping patience in epochs [0: off]"),
-    monitor: Optional[str] = typer.Option(None, "--monitor", help="val_loss | val_accuracy [val_loss]"),
+    monitor: Optional[str] = typer.Option(None, "--monitor",
+                                          help="any metric of the task: val_loss, val_accuracy, val_psnr, "
+                                               "val_verification_accuracy, ... [the task's: val_loss / val_psnr]"),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every",
                                                    help="also checkpoint every N steps [0: epoch ends only]"),
     label_smoothing: Optional[float] = typer.Option(None, "--label-smoothing", help="label smoothing [0]"),
@@ -44,13 +50,13 @@ def train_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or epoch lines"),
 ) -> None:
     """Train MODEL on a dataset; writes a run folder (model.json, weights, config, history, checkpoint)."""
-    from cnnlab.train.jobs import format_result, train_job
+    from cnnlab.workflows.train import format_result, train_job
 
     options = {k: v for k, v in dict(
         epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum, nesterov=nesterov,
         weight_decay=weight_decay, schedule=schedule, augment=augment, precision=precision, layout=layout,
         compile=compile, seed=seed, deterministic=deterministic, patience=patience, monitor=monitor,
         checkpoint_every=checkpoint_every, label_smoothing=label_smoothing, device=device).items() if v is not None}
-    result = train_job(model, data, options, out=out, resume=resume, progress=not quiet)
+    result = train_job(model, data, options, task=task, out=out, resume=resume, progress=not quiet)
     if result["rank"] == 0:
         typer.echo(format_result(result))

@@ -1,7 +1,8 @@
 """Datasets held in memory as tensors, and batched augmentation.
 
-``load(name)`` accepts ``mnist``, ``fashion-mnist``, ``digits``, ``idx:DIR`` and ``folder:DIR``, and returns a
-:class:`Dataset` with float32 N×C×H×W images in [0, 1] plus per-channel ``mean``/``std``.
+``load(name)`` accepts ``mnist``, ``fashion-mnist``, ``digits``, ``idx:DIR``, ``folder:DIR`` (float32 N×C×H×W
+images in [0, 1] plus per-channel ``mean``/``std``) and ``tensors:FILE`` (any dataset saved with
+:func:`save_tensors`: inputs and targets of any rank and dtype).
 
 Example:
     >>> from cnnlab import data
@@ -15,11 +16,13 @@ from __future__ import annotations
 from cnnlab.data.augment import RandomAffine, make_augment
 from cnnlab.data.dataset import Dataset, channel_stats, from_tensors
 from cnnlab.data.folder import load_folder, load_image
+from cnnlab.data.tensors import load_tensors, save_tensors
 from cnnlab.errors import UnknownNameError
 
-__all__ = ["Dataset", "RandomAffine", "channel_stats", "from_tensors", "load", "load_image", "make_augment", "names"]
+__all__ = ["Dataset", "RandomAffine", "channel_stats", "from_tensors", "load", "load_image", "load_tensors",
+           "make_augment", "names", "save_tensors"]
 
-_NAMES = ("mnist", "fashion-mnist", "digits", "idx:DIR", "folder:DIR")
+_NAMES = ("mnist", "fashion-mnist", "digits", "idx:DIR", "folder:DIR", "tensors:FILE")
 
 
 def names() -> list[str]:
@@ -32,7 +35,7 @@ def load(name: str, *, val_split: float | None = None, seed: int = 0, size: tupl
     """Load a dataset by name into memory.
 
     Args:
-        name: ``mnist`` | ``fashion-mnist`` | ``digits`` | ``idx:DIR`` | ``folder:DIR``.
+        name: ``mnist`` | ``fashion-mnist`` | ``digits`` | ``idx:DIR`` | ``folder:DIR`` | ``tensors:FILE``.
         val_split: fraction of the training data held out for validation (MNIST has a fixed 10k split and
             ignores it); ``None`` keeps each dataset's default.
         seed: seed of the fixed train/validation(/test) split.
@@ -57,6 +60,8 @@ def load(name: str, *, val_split: float | None = None, seed: int = 0, size: tupl
         return sources.load_digits(seed=seed, **kw)
     if low.startswith("idx:"):
         return sources.load_idx(key[4:], seed=seed, **kw)
+    if low.startswith("tensors:"):
+        return load_tensors(key[8:])
     if low.startswith("folder:"):
         return load_folder(key[7:], size=tuple(size) if size else (64, 64), channels=channels, seed=seed, **kw)
     raise UnknownNameError(f"unknown dataset {name!r}; expected one of: {', '.join(_NAMES)}")

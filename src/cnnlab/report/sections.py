@@ -25,11 +25,17 @@ class Context:
     x: torch.Tensor  # (N, C, H, W) raw test images in [0, 1]
     y: torch.Tensor  # (N,)
     classes: list[str]
-    mean: torch.Tensor  # (1, C, 1, 1)
-    std: torch.Tensor  # (1, C, 1, 1)
+    preprocess: nn.Module  # raw images -> model input (the run's Normalize)
 
     def norm(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
+        return self.preprocess(x)
+
+    def stats(self) -> tuple[list[float], list[float]]:
+        """Per-channel mean/std in image units (zeros/ones without normalisation), for ``maximize``."""
+        C = self.x.shape[1]
+        mean = list(getattr(self.preprocess, "mean", (0.0,) * C))
+        std = list(getattr(self.preprocess, "std", (1.0,) * C))
+        return mean, std
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -134,7 +140,8 @@ def maximize_section(ctx: Context, steps: int | None = None, n_units: int = 16, 
     sec = Section("maximize", "Activation maximisation: what each unit wants to see")
     C, H, W = ctx.input_shape
     preset = "imagenet" if min(H, W) >= 96 else "mnist"
-    kw = dict(shape=(C, H, W), mean=ctx.mean.flatten().tolist(), std=ctx.std.flatten().tolist(), preset=preset, seed=seed)
+    mean, std = ctx.stats()
+    kw = dict(shape=(C, H, W), mean=mean, std=std, preset=preset, seed=seed)
     if steps is not None:
         kw["steps"] = steps
     sec.add(f'<p class="note">gradient ascent on the input, preset “{preset}” ({esc(explain.PRESETS[preset])}), '
@@ -182,7 +189,7 @@ def attribution_section(ctx: Context, indices: list[int], occlusion_window: int 
     C, H, W = ctx.input_shape
     win = occlusion_window or max(2, min(H, W) // 7)
     m = ctx.model
-    grey = ((0.5 - ctx.mean) / ctx.std).expand(1, C, 1, 1)
+    grey = ctx.norm(torch.full((1, C, 1, 1), 0.5))
     offered = {"window": win, "stride": 1, "baseline": grey}
     sec.add(f'<p class="note">target = predicted class. Occlusion: {win}×{win} grey square, stride 1 '
             "(attribution = mean drop of the logit) and non-overlapping (probability of the class, predicted class).</p>")

@@ -74,7 +74,8 @@ def _task_for(task, cfg_options: dict):
 
 
 def fit(model: nn.Module, data, *, task=None, out: str | Path | None = None, resume: str | Path | None = None,
-        callbacks=(), progress: bool = True, desc: dict | None = None, **options) -> History:
+        callbacks=(), progress: bool = True, desc: dict | None = None, extra: dict | None = None,
+        **options) -> History:
     """Train ``model`` on ``data`` and return its :class:`History`.
 
     Args:
@@ -89,6 +90,8 @@ def fit(model: nn.Module, data, *, task=None, out: str | Path | None = None, res
         callbacks: :class:`Callback` objects.
         progress: show the tqdm bar and the epoch summaries (rank 0 only).
         desc: the model description for ``model.json`` (default: ``cnnlab.spec.describe(model)``).
+        extra: JSON-able facts an application records in ``config.json`` (``{"app": "text", "vocab": ...}``;
+            ``app`` names the package whose report module draws the run). Kept from the first run on resume.
         **options: :class:`FitConfig` fields: epochs, batch_size, optimizer (sgd|adam|adamw|adadelta), lr,
             momentum, nesterov, weight_decay, schedule (none|step|cosine|onecycle), augment, precision
             (fp32|bf16|auto), layout (nchw|channels_last|auto), compile, seed, deterministic, device
@@ -151,6 +154,9 @@ def fit(model: nn.Module, data, *, task=None, out: str | Path | None = None, res
             torch.use_deterministic_algorithms(True)
         trainer = Trainer(model, data, cfg, task, ckpt, desc, Path(out) if out is not None else None, ctx,
                           list(callbacks), progress)
+        if ckpt is not None and out is not None and extra is None:
+            extra = runs.read_config(out).get("extra")
+        trainer.extra = dict(extra or {})
         return trainer.run()
     finally:
         torch.use_deterministic_algorithms(prev_deterministic)
@@ -224,6 +230,8 @@ class Trainer:
         self.resolved = {"precision": precision, "layout": layout, "timings": timings, "device": str(device),
                          "world_size": ctx.world_size, "steps_per_epoch": self.steps_per_epoch}
         self.config_doc = _config_doc(cfg, ds, self.resolved, self.desc, self.task, self.preprocess)
+        if getattr(self, "extra", None):
+            self.config_doc["extra"] = self.extra
         self.bar = Progress(self.progress and ctx.is_main, cfg.epochs, self.steps_per_epoch)
         self.best = BestWeights(self.monitor, self.task.mode(self.monitor), cfg.min_delta, cfg.restore_best_weights,
                                 self.out if self.writes else None)

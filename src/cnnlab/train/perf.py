@@ -170,14 +170,20 @@ def _batch(sample, input_shape, num_classes: int, device: torch.device, batch_si
     return x[:batch_size].to(device), y[:batch_size].to(device)
 
 
+SLOW_STEP = 0.25  # seconds: a warm-up step slower than this times one step per round
+
+
 def measure(model: nn.Module, input_shape, num_classes: int, device: torch.device, batch_size: int = 128,
             precisions=("fp32", "bf16"), layouts=("nchw", "channels_last"), rounds: int = 3,
             steps: int = 2, *, sample: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
-            loss_fn: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None) -> dict[str, float]:
+            loss_fn: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None,
+            budget: float = 2.0) -> dict[str, float]:
     """Seconds per training step for each "precision/layout" candidate (RNG untouched).
 
     Candidates are timed in interleaved rounds after one warm-up step each, and each keeps its best round:
-    on a shared machine, load spikes then slow every candidate alike instead of the unlucky one.
+    on a shared machine, load spikes then slow every candidate alike instead of the unlucky one. Rounds stop
+    once ``budget`` seconds are spent (after the first), and a model whose warm-up step takes longer than
+    ``SLOW_STEP`` seconds is timed with one step per round: the probe stays a small fraction of the training.
 
     Args:
         sample: a real batch ``(x, y)`` to time on (token ids, regression targets); default random
@@ -188,17 +194,23 @@ def measure(model: nn.Module, input_shape, num_classes: int, device: torch.devic
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         x, y = _batch(sample, input_shape, num_classes, device, batch_size)
         candidates = {}
+        slowest = 0.0
         for precision in precisions:
             if precision == "bf16" and not bf16_supported(device):
                 continue
             for layout in layouts:
                 try:
                     cand = _Candidate(model, x, precision, layout, loss_fn or _default_loss)
-                    cand.step_time(y, 1)  # warm-up: kernel selection, allocator
+                    slowest = max(slowest, cand.step_time(y, 1))  # warm-up: kernel selection, allocator
                 except RuntimeError:  # a kernel missing for this combination: not a candidate
                     continue
                 candidates[f"{precision}/{layout}"] = cand
-        for _ in range(rounds):
+        if slowest > SLOW_STEP:
+            steps = 1
+        start = time.perf_counter()
+        for i in range(rounds):
+            if i and time.perf_counter() - start > budget:
+                break
             for name, cand in candidates.items():
                 t = cand.step_time(y, steps)
                 results[name] = min(results.get(name, t), t)

@@ -114,5 +114,6 @@ def load_run(path: str | Path, *, weights: str = "final", model: torch.nn.Module
     preprocess = pre.from_config(config["preprocess"]) if "preprocess" in config else pre.for_stats(mean, std)
     return Run(path=path, model=model, desc=desc, config=config, history=History.read(path).records,
                classes=list(data.get("classes", [])), input_shape=tuple(data.get("input_shape", ())),
-               mean=mean, std=std, dataset=data.get("name"), task=from_dict(config.get("task")),
+               mean=mean, std=std, dataset=data.get("name"), extra=dict(config.get("extra") or {}),
+               task=from_dict(config.get("task")),
                preprocess=preprocess)

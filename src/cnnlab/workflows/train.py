@@ -36,8 +36,9 @@ def _outputs(model) -> int | None:
     return last.out_features if last is not None else None
 
 
-def prepare(model_ref, data_name, *, seed: int, resume: Path | None):
-    """``(model, desc, dataset)`` for a training job, checked to fit each other."""
+def prepare(model_ref, data_name, *, seed: int, resume: Path | None, task: str = "classification"):
+    """``(model, desc, dataset)`` for a training job, checked to fit each other (class counts and image sizes
+    for classification; other tasks' outputs are checked against their targets by ``fit``)."""
     from cnnlab import bundle
     from cnnlab import data as data_mod
 
@@ -57,14 +58,16 @@ def prepare(model_ref, data_name, *, seed: int, resume: Path | None):
         raise ConfigError("`MODEL` is required (a zoo name, a JSON description or a run folder); "
                           "see `cnnlab zoo` for names")
     if data_name is None:
-        raise ConfigError("`--data` is required: mnist, fashion-mnist, digits, idx:DIR or folder:DIR")
+        raise ConfigError("`--data` is required: mnist, fashion-mnist, digits, idx:DIR, folder:DIR or tensors:FILE")
     torch.manual_seed(seed)  # the model's initial weights follow --seed
     b = bundle.resolve(model_ref, pretrained=False)
-    model, desc, input_shape = b.model, b.desc, b.input_shape
+    model, desc, input_shape = b.model, b.desc, b.input_shape or ()
     if Path(str(model_ref)).is_dir() and resume is None:
         model.train()  # fine-tuning from a run folder starts from its weights
     channels, height, width = (tuple(input_shape) + (None, None, None))[:3] if len(input_shape) == 3 else (None,) * 3
     ds = data_mod.load(data_name, seed=0, size=(height, width) if height else None, channels=channels)
+    if task != "classification":
+        return model, desc, ds
     if len(input_shape) == 3 and tuple(ds.input_shape) != tuple(input_shape):
         c, h, w = ds.input_shape
         raise DataError(f"dataset {data_name!r} has {c}×{h}×{w} images but the model takes "
@@ -78,32 +81,46 @@ def prepare(model_ref, data_name, *, seed: int, resume: Path | None):
     return model, desc, ds
 
 
-def train_job(model_ref, data_name, options: dict, *, out=None, resume=None, progress: bool = True) -> dict:
-    """Train as ``cnnlab train`` does; returns a summary dict (``rank`` tells whether this process prints)."""
-    from cnnlab.train import fit
-    from cnnlab.train.evaluation import evaluate_tensors
+def train_job(model_ref, data_name, options: dict, *, task: str | None = None, out=None, resume=None,
+              progress: bool = True) -> dict:
+    """Train as ``cnnlab train`` does; returns a summary dict (``rank`` tells whether this process prints).
 
+    ``task``: ``classification`` (default), ``regression``/``image-to-image`` or ``embedding``; a resumed run
+    keeps its own.
+    """
+    from cnnlab.train import evaluate, fit, tasks
     from cnnlab.train.config import FitConfig
 
     resume = Path(resume) if resume is not None else None
     if resume is None:
         FitConfig.from_options(options)  # bad options fail before any data is loaded
+        task_obj = tasks.get(task or "classification")
     seed = int(options.get("seed", 0))
     if resume is not None:
-        seed = int(runs.read_config(resume).get("fit", {}).get("seed", seed))
-    model, desc, ds = prepare(model_ref, data_name, seed=seed, resume=resume)
+        stored = runs.read_config(resume)
+        seed = int(stored.get("fit", {}).get("seed", seed))
+        task_obj = tasks.from_dict(stored.get("task"))
+        if task is not None and tasks.get(task).name != task_obj.name:
+            raise ConfigError(f"`--task` {task!r} differs from the run being resumed ({task_obj.name!r}); leave it out")
+    model, desc, ds = prepare(model_ref, data_name, seed=seed, resume=resume, task=task_obj.name)
     if out is None and resume is None:
         name = desc.get("zoo") if isinstance(desc, dict) and "zoo" in desc else Path(str(model_ref)).stem
         out = runs.default_run_dir(name, ds.name)
     start = time.perf_counter()
-    history = fit(model, ds, out=out, resume=resume, desc=desc, progress=progress, **options)
+    fit_task = None if resume is not None else (task_obj if task_obj.name != "classification" else None)
+    history = fit(model, ds, task=fit_task, out=out, resume=resume, desc=desc, progress=progress, **options)
     wall = time.perf_counter() - start
     rank = int(os.environ.get("RANK", "0"))
     result = {"rank": rank, "run": str(resume or out), "epochs": len(history), "best_epoch": history.best_epoch,
               "stop_reason": history.stop_reason, "wall_s": wall, "last": history.last()}
     if rank == 0 and len(ds.y_test):
-        test = evaluate_tensors(model, ds.x_test, ds.y_test, mean=ds.mean, std=ds.std, num_classes=ds.num_classes)
-        result["test_accuracy"], result["test_loss"] = test["accuracy"], test["loss"]
+        from cnnlab.train import load_run
+
+        test = evaluate(model, ds, task=load_run(resume or out, model=model).task, confusion=False)
+        result["task"] = task_obj.name
+        result["test"] = {k: v for k, v in test.items() if k != "n"}
+        if "accuracy" in test:
+            result["test_accuracy"], result["test_loss"] = test["accuracy"], test["loss"]
     return result
 
 
@@ -113,7 +130,13 @@ def format_result(result: dict) -> str:
     last = result.get("last", {})
     if "val_accuracy" in last:
         lines.append(f"last epoch: val accuracy {100 * last['val_accuracy']:.2f}%, val loss {last['val_loss']:.4f}")
+    elif "val_loss" in last:
+        shown = ", ".join(f"{k[4:].replace('_', ' ')} {v:.4f}" for k, v in last.items() if k.startswith("val_"))
+        lines.append(f"last epoch: val {shown}")
     if "test_accuracy" in result:
         lines.append(f"test accuracy {100 * result['test_accuracy']:.2f}% (loss {result['test_loss']:.4f}) "
                      "with the restored weights")
+    elif "test" in result:
+        shown = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in result["test"].items() if isinstance(v, float))
+        lines.append(f"test {shown} with the restored weights")
     return "\n".join(lines)
