@@ -40,6 +40,8 @@ def demo_command(
                f"training {train_s:.1f}s")
     typer.echo(f"run folder: {run_dir}")
     if report:
-        path = demo.write_report(run_dir)
+        from cnnlab.report import write_report
+
+        path = write_report(run_dir)
         typer.echo(f"report: {path}" if path is not None else "report: cnnlab.report not available yet")
     typer.echo(f"total {time.perf_counter() - start:.1f}s")

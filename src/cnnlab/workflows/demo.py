@@ -41,12 +41,3 @@ def demo_out(out: str | Path | None) -> Path:
     from cnnlab.train.runs import unique_dir
 
     return Path(out) if out is not None else unique_dir(Path("runs") / "demo")
-
-
-def write_report(run_dir) -> Path | None:
-    """``cnnlab.report.write_report(run_dir)``, or ``None`` while the report package is not available."""
-    try:
-        from cnnlab.report import write_report as _write
-    except ImportError:
-        return None
-    return Path(_write(run_dir))

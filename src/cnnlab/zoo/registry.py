@@ -70,8 +70,7 @@ def _load_apps() -> None:
     _APPS_LOADED = True
     import importlib
 
-    from cnnlab import apps
-
+    apps = importlib.import_module("cnnlab.apps")  # a registration hook by name, like an entry point
     for module in apps.MODEL_MODULES:
         importlib.import_module(module)
 
