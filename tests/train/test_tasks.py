@@ -190,8 +190,10 @@ def test_embedding_task_trains_a_tiny_cnn_above_chance(digits, tmp_path):
     run = load_run(tmp_path, model=nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                                                   nn.Flatten(), nn.Linear(128, 16)))
     assert run.task.to_dict()["name"] == "embedding" and run.config["preprocess"]["kind"] == "normalize"
-    assert evaluate(run.model, ds, split="val", task=run.task)["roc_auc"] == pytest.approx(max(history["val_roc_auc"]) if
-                                                                                          history.best_epoch else auc, abs=1e-6)
+    best = history.records[history.best_epoch - 1]
+    assert evaluate(run.model, ds, split="val", task=run.task)["roc_auc"] == pytest.approx(best["val_roc_auc"], abs=1e-6)
+    more = fit(run.model, ds, resume=tmp_path, epochs=6, progress=False)  # continues with the stored task
+    assert len(more) == 6 and "val_roc_auc" in more.records[-1]
 
 
 # ---------------------------------------------------------------------------------------------- errors

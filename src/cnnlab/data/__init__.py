@@ -2,7 +2,8 @@
 
 ``load(name)`` accepts ``mnist``, ``fashion-mnist``, ``digits``, ``idx:DIR``, ``folder:DIR`` (float32 N×C×H×W
 images in [0, 1] plus per-channel ``mean``/``std``) and ``tensors:FILE`` (any dataset saved with
-:func:`save_tensors`: inputs and targets of any rank and dtype).
+:func:`save_tensors`: inputs and targets of any rank and dtype) and ``arrays:DIR`` (the same, memory-mapped
+from ``.npy`` files written by :func:`save_arrays`: ``fit`` streams batches from disk).
 
 Example:
     >>> from cnnlab import data
@@ -16,13 +17,13 @@ from __future__ import annotations
 from cnnlab.data.augment import RandomAffine, make_augment
 from cnnlab.data.dataset import Dataset, channel_stats, from_tensors
 from cnnlab.data.folder import load_folder, load_image
-from cnnlab.data.tensors import load_tensors, save_tensors
+from cnnlab.data.tensors import load_tensors, open_arrays, save_arrays, save_tensors
 from cnnlab.errors import UnknownNameError
 
 __all__ = ["Dataset", "RandomAffine", "channel_stats", "from_tensors", "load", "load_image", "load_tensors",
-           "make_augment", "names", "save_tensors"]
+           "make_augment", "names", "open_arrays", "save_arrays", "save_tensors"]
 
-_NAMES = ("mnist", "fashion-mnist", "digits", "idx:DIR", "folder:DIR", "tensors:FILE")
+_NAMES = ("mnist", "fashion-mnist", "digits", "idx:DIR", "folder:DIR", "tensors:FILE", "arrays:DIR")
 
 
 def names() -> list[str]:
@@ -62,6 +63,8 @@ def load(name: str, *, val_split: float | None = None, seed: int = 0, size: tupl
         return sources.load_idx(key[4:], seed=seed, **kw)
     if low.startswith("tensors:"):
         return load_tensors(key[8:])
+    if low.startswith("arrays:"):
+        return open_arrays(key[7:])
     if low.startswith("folder:"):
         return load_folder(key[7:], size=tuple(size) if size else (64, 64), channels=channels, seed=seed, **kw)
     raise UnknownNameError(f"unknown dataset {name!r}; expected one of: {', '.join(_NAMES)}")

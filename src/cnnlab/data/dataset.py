@@ -36,6 +36,7 @@ class Dataset:
     classes: list[str]
     mean: tuple[float, ...] = field(default=())
     std: tuple[float, ...] = field(default=())
+    stream: bool = False  # tensors stay on disk (memory-mapped): fit gathers and normalises batch by batch
 
     def __post_init__(self) -> None:
         for split in ("train", "val", "test"):

@@ -182,7 +182,9 @@ class Trainer:
         cfg, ds, ctx, model = self.cfg, self.ds, self.ctx, self.model
         device = self.device = ctx.device
         self.writes = self.out is not None and ctx.is_main
-        self.x_train, self.y_train = ds.x_train.to(device), ds.y_train.to(device)
+        self.stream = bool(getattr(ds, "stream", False))  # memory-mapped: gather each batch from disk
+        self.x_train, self.y_train = (ds.x_train, ds.y_train) if self.stream else (ds.x_train.to(device),
+                                                                                  ds.y_train.to(device))
         n_train = self.n_train = len(self.y_train)
         if n_train == 0:
             raise ConfigError(f"dataset {ds.name!r} has no training examples")
@@ -224,7 +226,7 @@ class Trainer:
             raise ConfigError(f"`augment` applies to images (N, C, H, W floats); dataset {ds.name!r} has "
                               f"{ds.input_dtype} inputs of shape {ds.input_shape}")
         self.preprocess = self._preprocess().to(device)
-        if self.augment is None:  # normalise once instead of every step (augmentation needs the raw [0, 1] images)
+        if self.augment is None and not self.stream:  # normalise once instead of every step
             self.x_train = self.preprocess(self.x_train)
         self.meter = self.task.train_meter(device)
         self.resolved = {"precision": precision, "layout": layout, "timings": timings, "device": str(device),
@@ -295,7 +297,14 @@ class Trainer:
             if ctx.distributed:
                 idx = idx[ctx.rank::ctx.world_size]
                 rand = rand[ctx.rank::ctx.world_size] if rand is not None else None
-            xb, yb = self.x_train[idx], self.y_train[idx]
+            if self.stream:  # sorted gather reads the memory map in file order; the batch order is kept
+                order, pos = idx.cpu().sort()
+                xb = self.x_train[order][pos.argsort()].to(self.device)
+                yb = self.y_train[order][pos.argsort()].to(self.device)
+                if self.augment is None:
+                    xb = self.preprocess(xb)
+            else:
+                xb, yb = self.x_train[idx], self.y_train[idx]
             if self.augment is not None:
                 xb = self.preprocess(self.augment.apply(xb, rand))
             if self.fmt is not torch.contiguous_format:
