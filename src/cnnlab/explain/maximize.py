@@ -112,9 +112,10 @@ def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int |
         raise ConfigError(f"`preset` must be one of {sorted(PRESETS)}; got {preset!r}")
     from cnnlab.bundle import Bundle, input_shape_of
 
+    pre = None
     if isinstance(model, Bundle):
-        mean = model.mean if mean is None else mean
-        std = model.std if std is None else std
+        if mean is None and std is None:
+            pre = model.preprocess  # the bundle's own pipeline (scale, BGR and all)
         shape = model.input_shape if shape is None else shape
         model = model.model
     if shape is None and not isinstance(start, torch.Tensor):
@@ -159,10 +160,14 @@ def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int |
             raise ConfigError(f"`start` must be 'grey', 'noise' or a tensor; got {st!r}")
     image = image.clamp(lo, hi)
     C = image.shape[1]
-    m = torch.as_tensor(0.0 if mean is None else mean, dtype=torch.float32).reshape(1, -1, 1, 1)
-    s = torch.as_tensor(1.0 if std is None else std, dtype=torch.float32).reshape(1, -1, 1, 1)
-    if m.shape[1] not in (1, C) or s.shape[1] not in (1, C):
-        raise ShapeError(f"`mean`/`std` must have 1 or {C} values; got {m.shape[1]} and {s.shape[1]}")
+    if pre is None:
+        from cnnlab.preprocess import Normalize
+
+        m = torch.as_tensor(0.0 if mean is None else mean, dtype=torch.float32).flatten()
+        s = torch.as_tensor(1.0 if std is None else std, dtype=torch.float32).flatten()
+        if len(m) not in (1, C) or len(s) not in (1, C):
+            raise ShapeError(f"`mean`/`std` must have 1 or {C} values; got {len(m)} and {len(s)}")
+        pre = Normalize(m.expand(max(len(m), len(s))).tolist(), s.expand(max(len(m), len(s))).tolist())
 
     def activation(img: torch.Tensor) -> torch.Tensor:
         captured: list[torch.Tensor] = []
@@ -170,7 +175,7 @@ def maximize(model: nn.Module, layer: nn.Module | str | None = None, unit: int |
         if target_layer is not None:
             handle = target_layer.register_forward_hook(lambda _m, _i, o: captured.append(o.clone()))  # immune to in-place ops after it
         try:
-            out = model((img - m) / s)
+            out = model(pre(img))
         finally:
             if handle is not None:
                 handle.remove()
