@@ -15,7 +15,7 @@ from cnnlab.zoo.weights import (WeightSpec, asset_path, imagenet_classes, load_p
 
 # importing a family registers its models
 from cnnlab.zoo import (seeds, lenet, alexnet, vgg, googlenet, nin, resnet, mobilenet,  # noqa: E402,F401  isort: skip
-                        efficientnet, dilated, srcnn)
+                        efficientnet, dilated, srcnn, fsrcnn, espcn)
 
 __all__ = ["create", "info", "names", "register", "input_shape_for", "load_pretrained", "weight_spec",
            "WeightSpec", "asset_path", "vgg16_trunk", "imagenet_classes"]
