@@ -18,8 +18,8 @@ import torch
 from cnnlab.errors import DataError
 from cnnlab.quality import rgb_to_ycbcr, ycbcr_to_rgb
 
-__all__ = ["read_rgb", "to_tensor", "to_uint8", "crop_to_multiple", "resize", "degrade", "split_y", "merge_y",
-           "IMAGE_SUFFIXES"]
+__all__ = ["read_rgb", "write_rgb", "to_tensor", "to_uint8", "crop_to_multiple", "resize", "degrade", "split_y",
+           "merge_y", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 
@@ -83,3 +83,26 @@ def split_y(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def merge_y(y: torch.Tensor, cbcr: torch.Tensor) -> torch.Tensor:
     """Inverse of :func:`split_y`, clipped to [0, 1]."""
     return ycbcr_to_rgb(torch.cat([y, cbcr], dim=-3)).clamp_(0, 1)
+
+
+def write_rgb(path: str | Path, rgb: np.ndarray) -> Path:
+    """Write a uint8 RGB array as an image file (format from the suffix), atomically.
+
+    Raises:
+        DataError: a suffix PIL cannot write.
+    """
+    import io
+
+    from PIL import Image
+
+    from cnnlab.io import atomic_write
+
+    path = Path(path)
+    buf = io.BytesIO()
+    try:
+        Image.fromarray(rgb).save(buf, format=Image.registered_extensions().get(path.suffix.lower(), "?"))
+    except (KeyError, ValueError, OSError):
+        raise DataError(f"cannot write an image as `{path.name}`; use a suffix like .png, .jpg or .bmp") from None
+    with atomic_write(path, "wb") as fh:
+        fh.write(buf.getvalue())
+    return path

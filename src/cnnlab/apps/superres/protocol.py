@@ -57,12 +57,13 @@ class Evaluation:
                 "mean": {k: self.mean(k) for k in keys}}
 
 
-def _score(pred_y: torch.Tensor, hr_y: torch.Tensor, scale: int) -> tuple[float, float]:
-    return (float(psnr(pred_y, hr_y, shave=scale)[0]), float(ssim(pred_y, hr_y, shave=scale)[0]))
+def _score(pred_y: torch.Tensor, hr_y: torch.Tensor, scale: int, with_ssim: bool = True) -> tuple[float, float]:
+    s = float(ssim(pred_y, hr_y, shave=scale)[0]) if with_ssim else float("nan")
+    return float(psnr(pred_y, hr_y, shave=scale)[0]), s
 
 
 def evaluate(model: nn.Module | None, scale: int, images: list[SRImage] | None = None, *, data: str = "set5",
-             tile: int = 256) -> Evaluation:
+             tile: int = 256, with_ssim: bool = True) -> Evaluation:
     """Score ``model`` (and bicubic beside it) on ``images`` (default: Set5 at ``scale``).
 
     Args:
@@ -71,6 +72,7 @@ def evaluate(model: nn.Module | None, scale: int, images: list[SRImage] | None =
         images: test images with their LR files; default :func:`cnnlab.apps.superres.data.set5`.
         data: the name recorded in the result.
         tile: tile side for large images.
+        with_ssim: also compute SSIM (``nan`` otherwise; PSNR curves during training skip it).
 
     Returns:
         :class:`Evaluation` with per-image scores (Y channel, shave = scale).
@@ -83,11 +85,11 @@ def evaluate(model: nn.Module | None, scale: int, images: list[SRImage] | None =
         if bic.shape != im.hr.shape:  # HR not a multiple of the scale: compare the common top-left part
             bic = bic[:im.hr.shape[0], :im.hr.shape[1]]
             hr_y = hr_y[..., :bic.shape[0], :bic.shape[1]]
-        score = ImageScore(im.name, tuple(im.hr.shape[:2]), *_score(y_of(bic), hr_y, scale))
+        score = ImageScore(im.name, tuple(im.hr.shape[:2]), *_score(y_of(bic), hr_y, scale, with_ssim))
         if model is not None:
             _, y = super_resolve(model, im.lr, scale, tile=tile, return_y=True)
             y = y[..., :hr_y.shape[-2], :hr_y.shape[-1]].double()[None]
-            score.psnr, score.ssim = _score(y, hr_y, scale)
+            score.psnr, score.ssim = _score(y, hr_y, scale, with_ssim)
         result.images.append(score)
     return result
 

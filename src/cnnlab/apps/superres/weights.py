@@ -1,0 +1,140 @@
+"""Small self-describing SR weight files: the shipped default model and exports of trained runs.
+
+A file is safetensors whose metadata says how to rebuild and use the model: ``zoo`` (name), ``kwargs``
+(JSON), ``scale`` and ``channels`` (``y``/``rgb``), plus free-form provenance (``data``, ``command``,
+``set5_psnr``). The default model lives in the package (``weights/default_x3.safetensors``, package data).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from torch import nn
+
+from cnnlab.errors import CheckpointError, ConfigError
+from cnnlab.io import atomic_write
+
+__all__ = ["SRModel", "save", "load", "default_path", "DEFAULT_SCALES"]
+
+_DIR = Path(__file__).resolve().parent / "weights"
+#: scales that have a shipped default model
+DEFAULT_SCALES = (3,)
+
+
+@dataclass
+class SRModel:
+    """A ready-to-use SR model: the module (eval mode), its scale and channels, and where it came from."""
+
+    model: nn.Module
+    scale: int
+    channels: str
+    source: str
+    meta: dict = field(default_factory=dict)
+
+
+def default_path(scale: int) -> Path:
+    """The shipped default model's file for ``scale``.
+
+    Raises:
+        ConfigError: no default model was trained for that scale.
+    """
+    if scale not in DEFAULT_SCALES:
+        raise ConfigError(f"the default model upscales by {', '.join(map(str, DEFAULT_SCALES))}; got `scale` {scale} "
+                          "(train one with `cnnlab sr train --scale N` and pass --model RUN)")
+    return _DIR / f"default_x{scale}.safetensors"
+
+
+def save(model: nn.Module, path: str | Path, *, scale: int, channels: str, **provenance) -> Path:
+    """Write ``model``'s weights and how to rebuild it (a zoo model) as one safetensors file, atomically."""
+    from safetensors.torch import save as st_save
+
+    from cnnlab import spec
+
+    desc = spec.describe(model)
+    if not desc or "zoo" not in desc:
+        raise ConfigError(f"only zoo models can be saved as SR weight files; got {type(model).__name__}")
+    meta = {"zoo": desc["zoo"], "kwargs": json.dumps(desc.get("kwargs") or {}), "scale": str(scale),
+            "channels": channels, **{k: str(v) for k, v in provenance.items()}}
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    with atomic_write(path, "wb") as fh:
+        fh.write(st_save(tensors, metadata=meta))
+    return Path(path)
+
+
+def load(path: str | Path) -> SRModel:
+    """Rebuild the model of an SR weight file (eval mode).
+
+    Raises:
+        CheckpointError: missing, corrupt, or without the SR metadata.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load as st_load
+
+    from cnnlab import zoo
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"SR weights `{path}` do not exist")
+    raw = path.read_bytes()
+    try:
+        tensors = st_load(raw)
+        header = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])
+    except (SafetensorError, ValueError, OSError) as exc:
+        raise CheckpointError(f"`{path}` is not a safetensors file ({exc})") from None
+    meta = header.get("__metadata__") or {}
+    if not {"zoo", "kwargs", "scale", "channels"} <= set(meta):
+        raise CheckpointError(f"`{path}` has no SR metadata (zoo, kwargs, scale, channels)")
+    model = zoo.create(meta["zoo"], **json.loads(meta["kwargs"]))
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as exc:
+        raise CheckpointError(f"`{path}` does not match {meta['zoo']}: {str(exc).splitlines()[0]}") from None
+    return SRModel(model.eval(), int(meta["scale"]), meta["channels"], str(path), meta)
+
+
+#: what a run folder of ``cnnlab sr train`` records beside the core's files
+RUN_META = "superres.json"
+
+
+def resolve(ref: str | Path | None, scale: int) -> SRModel:
+    """The SR model to use: the shipped default (``None``), an SR weight file, or a ``cnnlab sr train`` run folder.
+
+    Raises:
+        ConfigError: the model was trained for another scale (or no default exists for it).
+        CheckpointError / DataError: unreadable file or folder.
+    """
+    if ref is None:
+        sr = load(default_path(scale))
+    elif Path(ref).is_dir():
+        sr = load_run(ref)
+    else:
+        sr = load(ref)
+    if sr.scale != scale:
+        raise ConfigError(f"model `{sr.source}` was trained for ×{sr.scale}; got `scale` {scale}")
+    return sr
+
+
+def load_run(run: str | Path) -> SRModel:
+    """The model of a ``cnnlab sr train`` run folder (its final weights) with the scale/channels it recorded.
+
+    Raises:
+        DataError: not a super-resolution run folder.
+    """
+    from cnnlab.errors import DataError
+    from cnnlab.train import load_run as core_load_run
+
+    path = Path(run)
+    meta_file = path / RUN_META
+    if not meta_file.is_file():
+        raise DataError(f"`{path}` is not a super-resolution run folder ({RUN_META} missing)")
+    meta = json.loads(meta_file.read_text())
+    return SRModel(core_load_run(path).model.eval(), int(meta["scale"]), meta["channels"], str(path), meta)
+
+
+def resolve_any(ref: str | Path | None) -> SRModel:
+    """Like :func:`resolve` but takes the model's own scale (the default model: ×3)."""
+    if ref is None:
+        return load(default_path(DEFAULT_SCALES[0]))
+    return load_run(ref) if Path(ref).is_dir() else load(ref)
