@@ -1,0 +1,170 @@
+"""Figures and the comparison table of docs/superres.md, from trained SR runs (or SR weight files).
+
+    python scripts/superres_docs.py --run fsrcnn=runs/fsrcnn-x3 --run espcn=runs/espcn-x3 \
+        --run srcnn_915=runs/srcnn915-x3 --default fsrcnn --out docs/superres
+
+Writes ``crops.png`` (ground truth / bicubic / ours on Set5 ×3 crops), ``psnr_curves.png`` (validation-patch
+PSNR and Set5 PSNR per epoch, bicubic beside), ``filters_<name>.png`` (first-layer filters) and ``table.md``
+(parameters, MACs for a 256×256 output, speed on this machine, Set5 ×3 PSNR/SSIM beside bicubic and the papers).
+Needs matplotlib and ``CNNLAB_DATA`` pointing at the datasets folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cnnlab import zoo
+from cnnlab.analysis import summary
+from cnnlab.apps.superres import protocol, weights
+from cnnlab.apps.superres.data import set5
+from cnnlab.apps.superres.upscale import bicubic, super_resolve
+
+PAPER_X3 = {"bicubic": 30.39, "srcnn_915": 32.39, "srcnn": 32.75, "fsrcnn": 33.06, "espcn": 32.55}
+PAPER_NOTE = {"srcnn_915": "SRCNN 9-1-5 (T91, 2014)", "srcnn": "SRCNN 9-5-5 (ImageNet, 2016)",
+              "fsrcnn": "FSRCNN (T91 + General-100)", "espcn": "ESPCN (T91)"}
+SCALE = 3
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def macs_256(name: str, model) -> int:
+    """MACs for a 256×256 output: per-output-pixel MACs (counted by ``summary`` at a 255×255 output) × 65,536."""
+    side = 255 // SCALE if model.upscale != 1 else 255
+    total = summary(model, (1, side, side)).total_macs
+    return round(total / 255 ** 2 * 256 ** 2)
+
+
+def speed(model, reps: int = 5) -> float:
+    """Images per second for a 255×255 output (LR 85×85 input for LR-space models), batch 1, forward only."""
+    side = 85 if model.upscale != 1 else 255
+    x = torch.rand(1, 1, side, side)
+    with torch.no_grad():
+        model(x)
+        start = time.perf_counter()
+        for _ in range(reps):
+            model(x)
+    return reps / (time.perf_counter() - start)
+
+
+def bicubic_speed(reps: int = 20) -> float:
+    lr = (np.random.default_rng(0).random((85, 85, 3)) * 255).astype(np.uint8)
+    start = time.perf_counter()
+    for _ in range(reps):
+        bicubic(lr, SCALE)
+    return reps / (time.perf_counter() - start)
+
+
+def table(models: dict, out: Path) -> str:
+    base = protocol.evaluate(None, SCALE)
+    rows = ["| method | params | MACs (256×256 output) | images/s (255×255 output) | Set5 ×3 PSNR (dB) | SSIM | "
+            "paper PSNR |", "|---|---:|---:|---:|---:|---:|---|"]
+    rows.append(f"| bicubic (PIL) | 0 | – | {bicubic_speed():.0f} | {base.mean('bicubic_psnr'):.2f} | "
+                f"{base.mean('bicubic_ssim'):.4f} | {PAPER_X3['bicubic']:.2f} |")
+    for name, sr in models.items():
+        ev = protocol.evaluate(sr.model, SCALE)
+        params = sum(p.numel() for p in sr.model.parameters())
+        rows.append(f"| {name} | {params:,} | {macs_256(name, sr.model) / 1e6:,.1f} M | {speed(sr.model):.0f} | "
+                    f"{ev.mean('psnr'):.2f} | {ev.mean('ssim'):.4f} | {PAPER_X3[name]:.2f} ({PAPER_NOTE[name]}) |")
+    text = "\n".join(rows) + "\n"
+    (out / "table.md").write_text(text)
+    return text
+
+
+def crops(sr, out: Path, name: str) -> None:
+    """Ground truth / bicubic / ours for three Set5 ×3 crops, magnified, PSNR of the whole image in the titles."""
+    plt = _plt()
+    ims = set5(SCALE)
+    picks = [(0, 200, 150), (2, 90, 100), (4, 150, 60)]  # (image, top, left) of 64×64 HR crops
+    fig, axes = plt.subplots(len(picks), 3, figsize=(9, 3 * len(picks)))
+    ev = protocol.evaluate(sr.model, SCALE, ims, with_ssim=False)
+    for row, (k, top, left) in enumerate(picks):
+        im = ims[k]
+        ours = super_resolve(sr.model, im.lr, SCALE)
+        bic = bicubic(im.lr, SCALE)
+        s = ev.images[k]
+        for col, (img, title) in enumerate([(im.hr, f"{im.name} ground truth"),
+                                            (bic, f"bicubic {s.bicubic_psnr:.2f} dB"),
+                                            (ours, f"{name} {s.psnr:.2f} dB")]):
+            ax = axes[row, col]
+            ax.imshow(img[top:top + 64, left:left + 64], interpolation="nearest")
+            ax.set_title(title, fontsize=10)
+            ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(out / "crops.png", dpi=90)
+    plt.close(fig)
+
+
+def curves(runs: dict, out: Path) -> None:
+    plt = _plt()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    bic = None
+    for name, run in runs.items():
+        hist = list(csv.DictReader(open(Path(run) / "history.csv")))
+        a.plot([int(r["epoch"]) for r in hist], [float(r["val_psnr"]) for r in hist], marker="o", label=name)
+        curve = Path(run) / "set5_psnr.csv"
+        if curve.is_file():
+            rows = list(csv.DictReader(open(curve)))
+            b.plot([int(r["epoch"]) for r in rows], [float(r["set5_psnr"]) for r in rows], marker="o", label=name)
+            bic = float(rows[0]["bicubic_psnr"])
+    a.set(title="validation patches (T91 crops, Y)", xlabel="epoch", ylabel="PSNR (dB)")
+    b.set(title="Set5 ×3 (Y, 3-pixel shave)", xlabel="epoch", ylabel="PSNR (dB)")
+    if bic is not None:
+        b.axhline(bic, color="gray", ls="--", label=f"bicubic {bic:.2f}")
+        b.axhline(32.55, color="black", ls=":", label="ESPCN paper 32.55")
+    a.legend(); b.legend(); a.grid(alpha=0.3); b.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "psnr_curves.png", dpi=90)
+    plt.close(fig)
+
+
+def filters(sr, out: Path, name: str) -> None:
+    plt = _plt()
+    w = sr.model.features[0].weight.detach()[:, 0]  # (F, KH, KW)
+    n = w.shape[0]
+    cols = 8
+    fig, axes = plt.subplots((n + cols - 1) // cols, cols, figsize=(cols * 1.1, (n + cols - 1) // cols * 1.1))
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < n:
+            lim = float(w[k].abs().max())
+            ax.imshow(w[k], cmap="gray", vmin=-lim, vmax=lim, interpolation="nearest")
+    fig.suptitle(f"{name}: first-layer filters ({n} × {w.shape[1]}×{w.shape[2]}, each scaled to its own range)",
+                 fontsize=10)
+    fig.savefig(out / f"filters_{name}.png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--run", action="append", default=[], help="NAME=RUN_FOLDER_OR_WEIGHTS (zoo name)")
+    p.add_argument("--default", default="fsrcnn", help="the model shown in the crops")
+    p.add_argument("--out", default="docs/superres")
+    args = p.parse_args()
+    torch.set_num_threads(int(os.environ.get("CNNLAB_THREADS", "2")))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = dict(r.split("=", 1) for r in args.run)
+    models = {k: weights.resolve(v, SCALE) for k, v in runs.items()}
+    print(table(models, out))
+    crops(models[args.default], out, args.default)
+    curves({k: v for k, v in runs.items() if Path(v).is_dir()}, out)
+    for k, sr in models.items():
+        filters(sr, out, k)
+
+
+if __name__ == "__main__":
+    main()
