@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -11,6 +12,47 @@ from cnnlab.cli.app import app
 sr_app = typer.Typer(help="Super-resolution (SRCNN, FSRCNN, ESPCN): train on T91, evaluate on Set5.",
                      no_args_is_help=True)
 app.add_typer(sr_app, name="sr")
+
+
+@sr_app.command("train")
+def train_command(
+    model: str = typer.Option("fsrcnn", "--model", "-m", help="fsrcnn | espcn | srcnn | srcnn_915"),
+    scale: int = typer.Option(3, "--scale", "-s", help="upscaling factor"),
+    data: str = typer.Option("t91", "--data", "-d", help="t91 or an image folder"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="run folder [runs/<model>-x<scale>]"),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="continue the run in this folder"),
+    channels: str = typer.Option("y", "--channels", help="y (the papers' protocol) or rgb"),
+    patch: int = typer.Option(24, "--patch", help="LR patch side (the HR patch is scale × patch)"),
+    n_train: int = typer.Option(8000, "--n-train", help="training patch pairs"),
+    n_val: int = typer.Option(500, "--n-val", help="validation patch pairs (other crops, another seed)"),
+    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="epochs [20]"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="batch size [16]"),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate [1e-3]"),
+    schedule: Optional[str] = typer.Option(None, "--schedule", help="none | step | cosine | onecycle [cosine]"),
+    layout: Optional[str] = typer.Option(None, "--layout", help="nchw | channels_last [channels_last]"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="seed of patches, weights and data order [0]"),
+    set5_curve: bool = typer.Option(True, "--set5-curve/--no-set5-curve",
+                                    help="record Set5 PSNR per epoch (set5_psnr.csv) when Set5 is available"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or epoch lines"),
+) -> None:
+    """Train an SR model on T91 patches through cnnlab's fit (regression task: MSE loss, PSNR)."""
+    import time
+
+    from cnnlab.apps.superres.data import data_root
+    from cnnlab.apps.superres.train import DEFAULTS, train
+
+    options = {k: v for k, v in dict(epochs=epochs, batch_size=batch_size, lr=lr, schedule=schedule, layout=layout,
+                                     seed=seed).items() if v is not None}
+    if resume is None:
+        options = {**DEFAULTS, **options}
+        out = out or Path("runs") / f"{model}-x{scale}"
+        set5_curve = set5_curve and scale in (2, 3, 4) and (data_root() / "Set5").is_dir()
+    start = time.perf_counter()
+    history = train(model, scale, data, out, channels=channels, patch=patch, n_train=n_train, n_val=n_val,
+                    set5_curve=set5_curve, resume=resume, progress=not quiet, **options)
+    last = history.records[-1] if history.records else {}
+    typer.echo(f"{resume or out}: {len(history.records)} epochs, val_psnr {last.get('val_psnr', float('nan')):.2f} dB, "
+               f"{time.perf_counter() - start:.0f} s")
 
 
 @sr_app.command("eval")

@@ -41,6 +41,10 @@ def test_sr_train_psnr_rises_and_the_run_upscales(folder, tmp_path, capsys):
     assert json.loads((run / "superres.json").read_text())["scale"] == 2
     sr = weights.resolve(run, 2)
     assert sr.scale == 2 and sr.channels == "y" and sr.model.upscale == 2
+    curve = (run / "set5_psnr.csv").read_text().splitlines() if (run / "set5_psnr.csv").is_file() else None
+    if curve is not None:  # Set5 present: one row per epoch, bicubic ×2 beside
+        assert curve[0] == "epoch,set5_psnr,bicubic_psnr" and [r.split(",")[0] for r in curve[1:]] == ["1", "2", "3"]
+        assert curve[1].endswith(",33.6736")
 
 
 def test_resume_continues_to_more_epochs(folder, tmp_path):

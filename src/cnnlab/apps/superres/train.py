@@ -1,13 +1,14 @@
 """Training SR models through the core: patch pairs -> :class:`cnnlab.data.Dataset` -> ``cnnlab.fit`` (regression).
 
-The model's input is the LR patch (FSRCNN, ESPCN) or its bicubic upscale (SRCNN), the target the HR patch; inputs
-are fed unnormalised (mean 0, std 1), so the trained weights work on [0, 1] images as they are. The loss is MSE
+The model's input is the LR patch (FSRCNN, ESPCN) or its bicubic upscale (SRCNN), the target the HR patch; the
+regression task feeds inputs unnormalised, so the trained weights work on [0, 1] images as they are. The loss is MSE
 and the task reports PSNR on the validation patches (random crops of the same training images, another seed).
 The run folder is the core's (resume, report); ``superres.json`` beside it records scale, channels and data.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from cnnlab.apps.superres.data import CHANNELS, load_images, make_pairs
@@ -15,7 +16,11 @@ from cnnlab.errors import ConfigError
 from cnnlab.io import write_json
 from cnnlab.train import Callback
 
-__all__ = ["MODELS", "build_model", "sr_dataset", "train", "Set5Curve", "CURVE_FILE"]
+#: fit options of ``cnnlab sr train`` unless given (Adam, cosine decay, channels_last: the measured fast layout)
+DEFAULTS = {"epochs": 20, "batch_size": 16, "optimizer": "adam", "lr": 1e-3, "schedule": "cosine",
+            "layout": "channels_last"}
+
+__all__ = ["DEFAULTS", "MODELS", "build_model", "sr_dataset", "train", "Set5Curve", "CURVE_FILE"]
 
 #: per-epoch Set5 PSNR written by :class:`Set5Curve` into the run folder
 CURVE_FILE = "set5_psnr.csv"
@@ -49,45 +54,55 @@ def sr_dataset(data: str, scale: int, *, upsampled: bool, channels: str = "y", p
     images = load_images(data)
     tr = make_pairs(images, scale, patch=patch, n=n_train, upsampled=upsampled, channels=channels, seed=seed)
     va = make_pairs(images, scale, patch=patch, n=n_val, upsampled=upsampled, channels=channels, seed=seed + 10_000)
-    c = tr.x.shape[1]
     return Dataset(f"{Path(str(data)).name.lower()}-x{scale}-{channels}", tr.x, tr.y, va.x, va.y, va.x, va.y,
-                   classes=[], mean=(0.0,) * c, std=(1.0,) * c)
+                   classes=[])
 
 
 def train(model: str = "fsrcnn", scale: int = 3, data: str = "t91", out: str | Path | None = None, *,
-          channels: str = "y", patch: int = 24, n_train: int = 8000, n_val: int = 500, resume: str | Path | None = None,
-          progress: bool = True, **options):
-    """Train an SR model with ``cnnlab.fit`` and the regression task; returns the core's History.
+          channels: str = "y", patch: int = 24, n_train: int = 8000, n_val: int = 500, set5_curve: bool = False,
+          resume: str | Path | None = None, progress: bool = True, callbacks=(), **options):
+    """Train an SR model with ``cnnlab.fit`` and the regression task (MSE, PSNR); returns the core's History.
 
     Args:
         model: fsrcnn | espcn | srcnn | srcnn_915.
         scale: upscaling factor.
         data: ``t91`` or an image folder.
-        out: the run folder.
+        out: the run folder (``superres.json`` records model, scale, data, channels and the patch set-up).
         channels: ``y`` (papers) or ``rgb``.
         patch, n_train, n_val: LR patch side and pair counts.
-        resume: continue this run folder (its recorded settings win).
-        **options: fit options (epochs, batch_size, lr, schedule, seed, ...).
+        set5_curve: record Set5 PSNR after each epoch in ``RUN/set5_psnr.csv`` (needs ``out`` and Set5 at ``scale``).
+        resume: continue this run folder (its recorded settings win; ``epochs`` may grow for constant schedules).
+        callbacks: more :class:`cnnlab.train.Callback` objects.
+        **options: fit options (epochs, batch_size, optimizer, lr, schedule, seed, layout, ...).
+
+    Raises:
+        ConfigError: bad model/channels, or a folder that is not an SR run on resume.
     """
     from cnnlab import fit
     from cnnlab.apps.superres.weights import RUN_META
-    from cnnlab.train import tasks
+    from cnnlab.train import runs, tasks
 
+    task = None
     if resume is not None:
-        import json
-
-        meta = json.loads((Path(resume) / RUN_META).read_text())
-        model, scale, data, channels = meta["model"], meta["scale"], meta["data"], meta["channels"]
-        patch, n_train, n_val = meta["patch"], meta["n_train"], meta["n_val"]
-    net = build_model(model, scale, channels)
-    ds = sr_dataset(data, scale, upsampled=net.upscale == 1, channels=channels, patch=patch, n_train=n_train,
-                    n_val=n_val, seed=options.get("seed", 0))
-    task = tasks.Regression(loss="mse", psnr=True)
-    run = Path(resume or out) if (resume or out) else None
-    if run is not None and resume is None:
-        write_json(run / RUN_META, {"model": model, "scale": scale, "data": str(data), "channels": channels,
-                                    "patch": patch, "n_train": n_train, "n_val": n_val})
-    return fit(net, ds, task=task, out=out, resume=resume, progress=progress, **options)
+        run = Path(resume)
+        if not (run / RUN_META).is_file():
+            raise ConfigError(f"`{run}` is not a super-resolution run folder ({RUN_META} missing)")
+        meta = json.loads((run / RUN_META).read_text())
+    else:
+        run = Path(out) if out is not None else None
+        meta = {"model": model, "scale": scale, "data": str(data), "channels": channels, "patch": patch,
+                "n_train": n_train, "n_val": n_val, "data_seed": int(options.get("seed", 0)),
+                "set5_curve": bool(set5_curve)}
+        task = tasks.Regression(loss="mse", psnr=True)
+    net = build_model(meta["model"], meta["scale"], meta["channels"])
+    ds = sr_dataset(meta["data"], meta["scale"], upsampled=net.upscale == 1, channels=meta["channels"],
+                    patch=meta["patch"], n_train=meta["n_train"], n_val=meta["n_val"], seed=meta["data_seed"])
+    callbacks = list(callbacks)
+    if run is not None and meta["set5_curve"]:
+        callbacks.append(Set5Curve(run, meta["scale"]))
+    if resume is None and run is not None and not (run / runs.CHECKPOINT_FILE).exists():
+        write_json(run / RUN_META, meta)  # (fit refuses a folder that already holds a run: leave its file alone)
+    return fit(net, ds, task=task, out=out, resume=resume, progress=progress, callbacks=callbacks, **options)
 
 
 class Set5Curve(Callback):
@@ -114,7 +129,7 @@ class Set5Curve(Callback):
             ev = evaluate(model, self.scale, self.images, with_ssim=False)
         finally:
             model.train(was_training)
-        epoch = int(state.epoch) + 1
+        epoch = int(state.epoch)  # epochs completed (the core sets it before the callbacks run)
         rows = []
         if self.path.is_file():
             rows = [r for r in self.path.read_text().splitlines()[1:] if r and int(r.split(",")[0]) < epoch]
