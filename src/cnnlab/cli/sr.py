@@ -33,6 +33,8 @@ def train_command(
     seed: Optional[int] = typer.Option(None, "--seed", help="seed of patches, weights and data order [0]"),
     set5_curve: bool = typer.Option(True, "--set5-curve/--no-set5-curve",
                                     help="record Set5 PSNR per epoch (set5_psnr.csv) when Set5 is available"),
+    max_minutes: Optional[float] = typer.Option(None, "--max-minutes",
+                                                help="stop after the last epoch that fits this wall-clock budget"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or epoch lines"),
 ) -> None:
     """Train an SR model on T91 patches through cnnlab's fit (regression task: MSE loss, PSNR)."""
@@ -49,7 +51,7 @@ def train_command(
         set5_curve = set5_curve and scale in (2, 3, 4) and (data_root() / "Set5").is_dir()
     start = time.perf_counter()
     history = train(model, scale, data, out, channels=channels, patch=patch, n_train=n_train, n_val=n_val,
-                    set5_curve=set5_curve, resume=resume, progress=not quiet, **options)
+                    set5_curve=set5_curve, max_minutes=max_minutes, resume=resume, progress=not quiet, **options)
     last = history.records[-1] if history.records else {}
     typer.echo(f"{resume or out}: {len(history.records)} epochs, val_psnr {last.get('val_psnr', float('nan')):.2f} dB, "
                f"{time.perf_counter() - start:.0f} s")

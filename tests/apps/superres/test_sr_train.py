@@ -59,3 +59,22 @@ def test_unknown_model_is_refused():
     with pytest.raises(ConfigError, match=r"`--model` must be one of fsrcnn, espcn, srcnn, srcnn_915, srcnn915; "
                                           r"got 'vdsr'"):
         sr_train.build_model("vdsr", 3)
+
+
+def test_time_budget_stops_after_the_epoch_that_fits():
+    from cnnlab.apps.superres.train import TimeBudget
+
+    class State:
+        stop_training = False
+
+    import time
+
+    cb, state = TimeBudget(0.05), State()
+    cb.on_train_begin(state)
+    cb.on_epoch_end(state, {})  # an instant epoch: another one fits
+    assert not state.stop_training
+    time.sleep(0.03)
+    cb.on_epoch_end(state, {})  # elapsed ≥ 0.03 + longest epoch ≥ 0.03 > 0.05
+    assert state.stop_training
+    with pytest.raises(ConfigError, match=r"the time budget must be > 0 seconds; got 0"):
+        TimeBudget(0)

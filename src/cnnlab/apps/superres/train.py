@@ -20,7 +20,7 @@ from cnnlab.train import Callback
 DEFAULTS = {"epochs": 20, "batch_size": 16, "optimizer": "adam", "lr": 1e-3, "schedule": "cosine",
             "layout": "channels_last"}
 
-__all__ = ["DEFAULTS", "MODELS", "build_model", "sr_dataset", "train", "Set5Curve", "CURVE_FILE"]
+__all__ = ["DEFAULTS", "MODELS", "build_model", "sr_dataset", "train", "Set5Curve", "TimeBudget", "CURVE_FILE"]
 
 #: per-epoch Set5 PSNR written by :class:`Set5Curve` into the run folder
 CURVE_FILE = "set5_psnr.csv"
@@ -60,7 +60,7 @@ def sr_dataset(data: str, scale: int, *, upsampled: bool, channels: str = "y", p
 
 def train(model: str = "fsrcnn", scale: int = 3, data: str = "t91", out: str | Path | None = None, *,
           channels: str = "y", patch: int = 24, n_train: int = 8000, n_val: int = 500, set5_curve: bool = False,
-          resume: str | Path | None = None, progress: bool = True, callbacks=(), **options):
+          max_minutes: float | None = None, resume: str | Path | None = None, progress: bool = True, callbacks=(), **options):
     """Train an SR model with ``cnnlab.fit`` and the regression task (MSE, PSNR); returns the core's History.
 
     Args:
@@ -71,6 +71,7 @@ def train(model: str = "fsrcnn", scale: int = 3, data: str = "t91", out: str | P
         channels: ``y`` (papers) or ``rgb``.
         patch, n_train, n_val: LR patch side and pair counts.
         set5_curve: record Set5 PSNR after each epoch in ``RUN/set5_psnr.csv`` (needs ``out`` and Set5 at ``scale``).
+        max_minutes: stop after the epoch that would otherwise run past this wall-clock budget (this call only).
         resume: continue this run folder (its recorded settings win; ``epochs`` may grow for constant schedules).
         callbacks: more :class:`cnnlab.train.Callback` objects.
         **options: fit options (epochs, batch_size, optimizer, lr, schedule, seed, layout, ...).
@@ -100,6 +101,8 @@ def train(model: str = "fsrcnn", scale: int = 3, data: str = "t91", out: str | P
     callbacks = list(callbacks)
     if run is not None and meta["set5_curve"]:
         callbacks.append(Set5Curve(run, meta["scale"]))
+    if max_minutes is not None:
+        callbacks.append(TimeBudget(60.0 * max_minutes))
     if resume is None and run is not None and not (run / runs.CHECKPOINT_FILE).exists():
         write_json(run / RUN_META, meta)  # (fit refuses a folder that already holds a run: leave its file alone)
     return fit(net, ds, task=task, out=out, resume=resume, progress=progress, callbacks=callbacks, **options)
@@ -135,3 +138,30 @@ class Set5Curve(Callback):
             rows = [r for r in self.path.read_text().splitlines()[1:] if r and int(r.split(",")[0]) < epoch]
         rows.append(f"{epoch},{ev.mean('psnr'):.4f},{ev.mean('bicubic_psnr'):.4f}")
         write_text(self.path, "epoch,set5_psnr,bicubic_psnr\n" + "\n".join(rows) + "\n")
+
+
+class TimeBudget(Callback):
+    """Stop training at the end of the epoch after which one more epoch would exceed ``seconds`` of wall time.
+
+    The estimate of the next epoch is the longest epoch so far (Set5 curve and checkpoint included).
+    """
+
+    def __init__(self, seconds: float):
+        if not seconds > 0:
+            raise ConfigError(f"the time budget must be > 0 seconds; got {seconds}")
+        self.seconds = float(seconds)
+
+    def on_train_begin(self, state) -> None:
+        import time
+
+        self.start = self.last = time.perf_counter()
+        self.longest = 0.0
+
+    def on_epoch_end(self, state, logs: dict) -> None:
+        import time
+
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self.last)
+        self.last = now
+        if now - self.start + self.longest > self.seconds:
+            state.stop_training = True
