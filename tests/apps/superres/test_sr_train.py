@@ -61,20 +61,24 @@ def test_unknown_model_is_refused():
         sr_train.build_model("vdsr", 3)
 
 
-def test_time_budget_stops_after_the_epoch_that_fits():
+def test_time_budget_stops_after_the_epoch_that_fits(monkeypatch):
+    import time
+
     from cnnlab.apps.superres.train import TimeBudget
+
+    clock = iter([0.0, 10.0, 22.0, 35.0])  # train begins, then three epochs of 10, 12 and 13 s
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
 
     class State:
         stop_training = False
 
-    import time
-
-    cb, state = TimeBudget(0.05), State()
+    cb, state = TimeBudget(40.0), State()
     cb.on_train_begin(state)
-    cb.on_epoch_end(state, {})  # an instant epoch: another one fits
+    cb.on_epoch_end(state, {})  # 10 s + another 10 s fits in 40
     assert not state.stop_training
-    time.sleep(0.03)
-    cb.on_epoch_end(state, {})  # elapsed ≥ 0.03 + longest epoch ≥ 0.03 > 0.05
+    cb.on_epoch_end(state, {})  # 22 + 12 = 34 fits
+    assert not state.stop_training
+    cb.on_epoch_end(state, {})  # 35 + 13 = 48 does not
     assert state.stop_training
     with pytest.raises(ConfigError, match=r"the time budget must be > 0 seconds; got 0"):
         TimeBudget(0)
