@@ -68,6 +68,20 @@ def bicubic_speed(reps: int = 20) -> float:
     return reps / (time.perf_counter() - start)
 
 
+def photo(sr) -> dict:
+    """``cnnlab upscale``'s work on a 1024×768 photo (sklearn's china.jpg resized): time, size, mean colours."""
+    from PIL import Image
+    from sklearn.datasets import load_sample_image
+
+    lr = np.asarray(Image.fromarray(load_sample_image("china.jpg")).resize((1024, 768), Image.BICUBIC))
+    start = time.perf_counter()
+    out = super_resolve(sr.model, lr, SCALE)
+    seconds = time.perf_counter() - start
+    bic = bicubic(lr, SCALE)
+    diff = np.abs(out.reshape(-1, 3).mean(0) - bic.reshape(-1, 3).mean(0))
+    return {"seconds": seconds, "out": f"{out.shape[1]}×{out.shape[0]}", "mean_colour_diff": diff.round(3).tolist()}
+
+
 def table(models: dict, out: Path) -> str:
     base = protocol.evaluate(None, SCALE)
     rows = ["| method | params | MACs (256×256 output) | images/s (255×255 output) | Set5 ×3 PSNR (dB) | SSIM | "
@@ -160,6 +174,7 @@ def main() -> None:
     runs = dict(r.split("=", 1) for r in args.run)
     models = {k: weights.resolve(v, SCALE) for k, v in runs.items()}
     print(table(models, out))
+    print("1024×768 photo:", photo(models[args.default]))
     crops(models[args.default], out, args.default)
     curves({k: v for k, v in runs.items() if Path(v).is_dir()}, out)
     for k, sr in models.items():

@@ -16,7 +16,7 @@ app.add_typer(sr_app, name="sr")
 
 @sr_app.command("train")
 def train_command(
-    model: str = typer.Option("fsrcnn", "--model", "-m", help="fsrcnn | espcn | srcnn | srcnn_915"),
+    model: str = typer.Option("fsrcnn", "--model", "-m", help="fsrcnn | espcn | espcn_residual | srcnn | srcnn_915"),
     scale: int = typer.Option(3, "--scale", "-s", help="upscaling factor"),
     data: str = typer.Option("t91", "--data", "-d", help="t91 or an image folder"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="run folder [runs/<model>-x<scale>]"),

@@ -56,7 +56,7 @@ def test_resume_continues_to_more_epochs(folder, tmp_path):
 
 
 def test_unknown_model_is_refused():
-    with pytest.raises(ConfigError, match=r"`--model` must be one of fsrcnn, espcn, srcnn, srcnn_915, srcnn915; "
+    with pytest.raises(ConfigError, match=r"`--model` must be one of fsrcnn, espcn, espcn_residual, srcnn, srcnn_915, srcnn915; "
                                           r"got 'vdsr'"):
         sr_train.build_model("vdsr", 3)
 

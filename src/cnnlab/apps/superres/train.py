@@ -26,7 +26,8 @@ __all__ = ["DEFAULTS", "MODELS", "build_model", "sr_dataset", "train", "Set5Curv
 CURVE_FILE = "set5_psnr.csv"
 
 #: model names `cnnlab sr train --model` accepts -> zoo name
-MODELS = {"fsrcnn": "fsrcnn", "espcn": "espcn", "srcnn": "srcnn", "srcnn_915": "srcnn_915", "srcnn915": "srcnn_915"}
+MODELS = {"fsrcnn": "fsrcnn", "espcn": "espcn", "espcn_residual": "espcn", "srcnn": "srcnn", "srcnn_915": "srcnn_915",
+          "srcnn915": "srcnn_915"}
 
 
 def build_model(name: str, scale: int, channels: str = "y"):
@@ -40,6 +41,8 @@ def build_model(name: str, scale: int, channels: str = "y"):
     kw = {"in_channels": 1 if channels == "y" else 3}
     if MODELS[name] in ("fsrcnn", "espcn"):
         kw["scale"] = scale
+    if name.endswith("_residual"):
+        kw["residual"] = True
     return zoo.create(MODELS[name], **kw)
 
 
@@ -64,7 +67,7 @@ def train(model: str = "fsrcnn", scale: int = 3, data: str = "t91", out: str | P
     """Train an SR model with ``cnnlab.fit`` and the regression task (MSE, PSNR); returns the core's History.
 
     Args:
-        model: fsrcnn | espcn | srcnn | srcnn_915.
+        model: fsrcnn | espcn | espcn_residual | srcnn | srcnn_915.
         scale: upscaling factor.
         data: ``t91`` or an image folder.
         out: the run folder (``superres.json`` records model, scale, data, channels and the patch set-up).
