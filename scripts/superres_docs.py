@@ -26,9 +26,9 @@ from cnnlab.apps.superres import protocol, weights
 from cnnlab.apps.superres.data import set5
 from cnnlab.apps.superres.upscale import bicubic, super_resolve
 
-PAPER_X3 = {"bicubic": 30.39, "srcnn_915": 32.39, "srcnn": 32.75, "fsrcnn": 33.06, "espcn": 32.55}
-PAPER_NOTE = {"srcnn_915": "SRCNN 9-1-5 (T91, 2014)", "srcnn": "SRCNN 9-5-5 (ImageNet, 2016)",
-              "fsrcnn": "FSRCNN (T91 + General-100)", "espcn": "ESPCN (T91)"}
+PAPER_X3 = {"bicubic": "30.39", "srcnn_915": "32.39 (SRCNN 9-1-5, T91)", "srcnn": "32.75 (SRCNN 9-5-5, ImageNet)",
+            "fsrcnn": "33.06 (FSRCNN, T91 + General-100)", "espcn": "32.55 (ESPCN, T91)",
+            "espcn_residual": "– (ESPCN + bicubic residual: not a paper model)"}
 SCALE = 3
 
 
@@ -87,12 +87,12 @@ def table(models: dict, out: Path) -> str:
     rows = ["| method | params | MACs (256×256 output) | images/s (255×255 output) | Set5 ×3 PSNR (dB) | SSIM | "
             "paper PSNR |", "|---|---:|---:|---:|---:|---:|---|"]
     rows.append(f"| bicubic (PIL) | 0 | – | {bicubic_speed():.0f} | {base.mean('bicubic_psnr'):.2f} | "
-                f"{base.mean('bicubic_ssim'):.4f} | {PAPER_X3['bicubic']:.2f} |")
+                f"{base.mean('bicubic_ssim'):.4f} | {PAPER_X3['bicubic']} |")
     for name, sr in models.items():
         ev = protocol.evaluate(sr.model, SCALE)
         params = sum(p.numel() for p in sr.model.parameters())
         rows.append(f"| {name} | {params:,} | {macs_256(name, sr.model) / 1e6:,.1f} M | {speed(sr.model):.0f} | "
-                    f"{ev.mean('psnr'):.2f} | {ev.mean('ssim'):.4f} | {PAPER_X3[name]:.2f} ({PAPER_NOTE[name]}) |")
+                    f"{ev.mean('psnr'):.2f} | {ev.mean('ssim'):.4f} | {PAPER_X3[name]} |")
     text = "\n".join(rows) + "\n"
     (out / "table.md").write_text(text)
     return text
@@ -117,6 +117,7 @@ def crops(sr, out: Path, name: str) -> None:
             ax.imshow(img[top:top + 64, left:left + 64], interpolation="nearest")
             ax.set_title(title, fontsize=10)
             ax.axis("off")
+    fig.suptitle("Set5 ×3, 64×64 crops; PSNR of the whole image (Y, 3-pixel shave)", fontsize=11)
     fig.tight_layout()
     fig.savefig(out / "crops.png", dpi=90)
     plt.close(fig)
@@ -157,7 +158,8 @@ def filters(sr, out: Path, name: str) -> None:
             lim = float(w[k].abs().max())
             ax.imshow(w[k], cmap="gray", vmin=-lim, vmax=lim, interpolation="nearest")
     fig.suptitle(f"{name}: first-layer filters ({n} × {w.shape[1]}×{w.shape[2]}, each scaled to its own range)",
-                 fontsize=10)
+                 fontsize=10, y=1.0)
+    fig.tight_layout()
     fig.savefig(out / f"filters_{name}.png", dpi=90, bbox_inches="tight")
     plt.close(fig)
 

@@ -66,3 +66,15 @@ def test_lr_space_models_cost_far_fewer_macs_at_the_same_output():
 def test_bad_arguments(name, kw, msg):
     with pytest.raises(ConfigError, match=msg):
         zoo.create(name, **kw)
+
+
+def test_espcn_residual_adds_the_bicubic_upscale():
+    model = zoo.create("espcn", scale=3, residual=True).eval()
+    with torch.no_grad():
+        model.reconstruction[0].weight.zero_()
+        x = torch.rand(1, 1, 6, 5)
+        bic = torch.nn.functional.interpolate(x, scale_factor=3, mode="bicubic", align_corners=False)
+        torch.testing.assert_close(model(x), bic)
+        plain = zoo.create("espcn", scale=3).eval()
+        plain.load_state_dict(model.state_dict())  # same parameters: the residual adds no weights
+        torch.testing.assert_close(model(x) - plain(x), bic)
