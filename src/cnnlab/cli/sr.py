@@ -90,3 +90,16 @@ def eval_command(
         typer.echo(json.dumps(ev, indent=2))
     else:
         typer.echo(evaluation_text(ev, name), nl=False)
+
+
+@sr_app.command("export")
+def export_command(
+    run: Path = typer.Argument(..., help="run folder of `cnnlab sr train`"),
+    out: Path = typer.Option(..., "--out", "-o", help="SR weights file to write (.safetensors)"),
+    command: str = typer.Option("", "--command", help="the training command, recorded as provenance"),
+) -> None:
+    """Write RUN's model as one small SR weights file (usable with `cnnlab upscale --model FILE`)."""
+    from cnnlab.apps.superres.weights import export_run
+
+    path = export_run(run, out, command=command)
+    typer.echo(f"{run} -> {path} ({path.stat().st_size:,} bytes)")

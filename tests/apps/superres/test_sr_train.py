@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from PIL import Image
 
 from cnnlab.apps.superres import train as sr_train
@@ -41,6 +42,13 @@ def test_sr_train_psnr_rises_and_the_run_upscales(folder, tmp_path, capsys):
     assert json.loads((run / "superres.json").read_text())["scale"] == 2
     sr = weights.resolve(run, 2)
     assert sr.scale == 2 and sr.channels == "y" and sr.model.upscale == 2
+    # exported as one weight file: same model, provenance recorded
+    assert cli_app.main(["sr", "export", str(run), "-o", str(tmp_path / "m.safetensors"), "--command", "cmd"]) == 0
+    exported = weights.load(tmp_path / "m.safetensors")
+    assert exported.meta["command"] == "cmd" and exported.meta["data"] == str(folder)
+    x = torch.rand(1, 1, 5, 6)
+    with torch.no_grad():
+        assert torch.equal(exported.model(x), sr.model(x))
     curve = (run / "set5_psnr.csv").read_text().splitlines() if (run / "set5_psnr.csv").is_file() else None
     if curve is not None:  # Set5 present: one row per epoch, bicubic ×2 beside
         assert curve[0] == "epoch,set5_psnr,bicubic_psnr" and [r.split(",")[0] for r in curve[1:]] == ["1", "2", "3"]

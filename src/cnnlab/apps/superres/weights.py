@@ -16,7 +16,8 @@ from torch import nn
 from cnnlab.errors import CheckpointError, ConfigError
 from cnnlab.io import atomic_write
 
-__all__ = ["SRModel", "save", "load", "default_path", "DEFAULT_SCALES"]
+__all__ = ["SRModel", "save", "load", "resolve", "resolve_any", "load_run", "export_run", "default_path", "DEFAULT_SCALES",
+           "RUN_META"]
 
 _DIR = Path(__file__).resolve().parent / "weights"
 #: scales that have a shipped default model
@@ -138,3 +139,19 @@ def resolve_any(ref: str | Path | None) -> SRModel:
     if ref is None:
         return load(default_path(DEFAULT_SCALES[0]))
     return load_run(ref) if Path(ref).is_dir() else load(ref)
+
+
+def export_run(run: str | Path, path: str | Path, *, command: str = "") -> Path:
+    """Write a run's model as an SR weight file, with its data, training command and Set5 PSNR as provenance.
+
+    Raises:
+        DataError: not an SR run folder (or Set5 missing for the PSNR record).
+    """
+    from cnnlab.apps.superres.protocol import evaluate
+
+    sr = load_run(run)
+    provenance = {"data": sr.meta.get("data", "?"), "command": command or f"cnnlab sr train (run {Path(run).name})",
+                  "patch": sr.meta.get("patch", "?"), "n_train": sr.meta.get("n_train", "?")}
+    if sr.scale in (2, 3, 4):
+        provenance[f"set5_x{sr.scale}_psnr"] = f"{evaluate(sr.model, sr.scale, with_ssim=False).mean('psnr'):.4f}"
+    return save(sr.model, path, scale=sr.scale, channels=sr.channels, **provenance)
