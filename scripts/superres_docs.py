@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnlab import zoo
 from cnnlab.analysis import summary
 from cnnlab.apps.superres import protocol, weights
 from cnnlab.apps.superres.data import set5
