@@ -81,17 +81,30 @@ def photo(sr) -> dict:
     return {"seconds": seconds, "out": f"{out.shape[1]}×{out.shape[0]}", "mean_colour_diff": diff.round(3).tolist()}
 
 
-def table(models: dict, out: Path) -> str:
+def training(run: str) -> str:
+    """``epochs × pairs (patch), wall minutes`` of a run folder (from the core's history and superres.json)."""
+    import json
+
+    path = Path(run)
+    if not path.is_dir():
+        return "–"
+    hist = [json.loads(line) for line in (path / "history.jsonl").read_text().splitlines()]
+    meta = json.loads((path / "superres.json").read_text())
+    return (f"{len(hist)} × {meta['n_train']:,} ({meta['patch']}×{meta['patch']} LR), "
+            f"{sum(h['time'] for h in hist) / 60:.1f} min")
+
+
+def table(models: dict, runs: dict, out: Path) -> str:
     base = protocol.evaluate(None, SCALE)
-    rows = ["| method | params | MACs (256×256 output) | images/s (255×255 output) | Set5 ×3 PSNR (dB) | SSIM | "
-            "paper PSNR |", "|---|---:|---:|---:|---:|---:|---|"]
-    rows.append(f"| bicubic (PIL) | 0 | – | {bicubic_speed():.0f} | {base.mean('bicubic_psnr'):.2f} | "
+    rows = ["| method | params | MACs (256×256 output) | images/s (255×255 output) | training (epochs × pairs, wall) "
+            "| Set5 ×3 PSNR (dB) | SSIM | paper PSNR |", "|---|---:|---:|---:|---|---:|---:|---|"]
+    rows.append(f"| bicubic (PIL) | 0 | – | {bicubic_speed():.0f} | – | {base.mean('bicubic_psnr'):.2f} | "
                 f"{base.mean('bicubic_ssim'):.4f} | {PAPER_X3['bicubic']} |")
     for name, sr in models.items():
         ev = protocol.evaluate(sr.model, SCALE)
         params = sum(p.numel() for p in sr.model.parameters())
         rows.append(f"| {name} | {params:,} | {macs_256(name, sr.model) / 1e6:,.1f} M | {speed(sr.model):.0f} | "
-                    f"{ev.mean('psnr'):.2f} | {ev.mean('ssim'):.4f} | {PAPER_X3[name]} |")
+                    f"{training(runs[name])} | {ev.mean('psnr'):.2f} | {ev.mean('ssim'):.4f} | {PAPER_X3[name]} |")
     text = "\n".join(rows) + "\n"
     (out / "table.md").write_text(text)
     return text
@@ -174,7 +187,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     runs = dict(r.split("=", 1) for r in args.run)
     models = {k: weights.resolve(v, SCALE) for k, v in runs.items()}
-    print(table(models, out))
+    print(table(models, runs, out))
     print("1024×768 photo:", photo(models[args.default]))
     crops(models[args.default], out, args.default)
     curves({k: v for k, v in runs.items() if Path(v).is_dir()}, out)
