@@ -12,7 +12,6 @@ Needs matplotlib and ``CNNLAB_DATA`` pointing at the datasets folder.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 import torch
 
 from cnnlab.analysis import summary
-from cnnlab.apps.superres import protocol, weights
+from cnnlab.apps.superres import figures, protocol, weights
 from cnnlab.apps.superres.data import set5
 from cnnlab.apps.superres.upscale import bicubic, super_resolve
 
@@ -29,15 +28,6 @@ PAPER_X3 = {"bicubic": "30.39", "srcnn_915": "32.39 (SRCNN 9-1-5, T91)", "srcnn"
             "fsrcnn": "33.06 (FSRCNN, T91 + General-100)", "espcn": "32.55 (ESPCN, T91)",
             "espcn_residual": "– (ESPCN + bicubic residual: not a paper model)"}
 SCALE = 3
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def macs_256(name: str, model) -> int:
@@ -82,14 +72,14 @@ def photo(sr) -> dict:
 
 
 def training(run: str) -> str:
-    """``epochs × pairs (patch), wall minutes`` of a run folder (from the core's history and superres.json)."""
+    """``epochs × pairs (patch), wall minutes`` of a run folder (from the core's history and config extra)."""
     import json
 
     path = Path(run)
     if not path.is_dir():
         return "–"
     hist = [json.loads(line) for line in (path / "history.jsonl").read_text().splitlines()]
-    meta = json.loads((path / "superres.json").read_text())
+    meta = weights.run_extra(path)
     return (f"{len(hist)} × {meta['n_train']:,} ({meta['patch']}×{meta['patch']} LR), "
             f"{sum(h['time'] for h in hist) / 60:.1f} min")
 
@@ -110,72 +100,6 @@ def table(models: dict, runs: dict, out: Path) -> str:
     return text
 
 
-def crops(sr, out: Path, name: str) -> None:
-    """Ground truth / bicubic / ours for three Set5 ×3 crops, magnified, PSNR of the whole image in the titles."""
-    plt = _plt()
-    ims = set5(SCALE)
-    picks = [(0, 200, 150), (2, 90, 100), (4, 150, 60)]  # (image, top, left) of 64×64 HR crops
-    fig, axes = plt.subplots(len(picks), 3, figsize=(9, 3 * len(picks)))
-    ev = protocol.evaluate(sr.model, SCALE, ims, with_ssim=False)
-    for row, (k, top, left) in enumerate(picks):
-        im = ims[k]
-        ours = super_resolve(sr.model, im.lr, SCALE)
-        bic = bicubic(im.lr, SCALE)
-        s = ev.images[k]
-        for col, (img, title) in enumerate([(im.hr, f"{im.name} ground truth"),
-                                            (bic, f"bicubic {s.bicubic_psnr:.2f} dB"),
-                                            (ours, f"{name} {s.psnr:.2f} dB")]):
-            ax = axes[row, col]
-            ax.imshow(img[top:top + 64, left:left + 64], interpolation="nearest")
-            ax.set_title(title, fontsize=10)
-            ax.axis("off")
-    fig.suptitle("Set5 ×3, 64×64 crops; PSNR of the whole image (Y, 3-pixel shave)", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(out / "crops.png", dpi=90)
-    plt.close(fig)
-
-
-def curves(runs: dict, out: Path) -> None:
-    plt = _plt()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    bic = None
-    for name, run in runs.items():
-        hist = list(csv.DictReader(open(Path(run) / "history.csv")))
-        a.plot([int(r["epoch"]) for r in hist], [float(r["val_psnr"]) for r in hist], marker="o", label=name)
-        curve = Path(run) / "set5_psnr.csv"
-        if curve.is_file():
-            rows = list(csv.DictReader(open(curve)))
-            b.plot([int(r["epoch"]) for r in rows], [float(r["set5_psnr"]) for r in rows], marker="o", label=name)
-            bic = float(rows[0]["bicubic_psnr"])
-    a.set(title="validation patches (T91 crops, Y)", xlabel="epoch", ylabel="PSNR (dB)")
-    b.set(title="Set5 ×3 (Y, 3-pixel shave)", xlabel="epoch", ylabel="PSNR (dB)")
-    if bic is not None:
-        b.axhline(bic, color="gray", ls="--", label=f"bicubic {bic:.2f}")
-        b.axhline(32.55, color="black", ls=":", label="ESPCN paper 32.55")
-    a.legend(); b.legend(); a.grid(alpha=0.3); b.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "psnr_curves.png", dpi=90)
-    plt.close(fig)
-
-
-def filters(sr, out: Path, name: str) -> None:
-    plt = _plt()
-    w = sr.model.features[0].weight.detach()[:, 0]  # (F, KH, KW)
-    n = w.shape[0]
-    cols = 8
-    fig, axes = plt.subplots((n + cols - 1) // cols, cols, figsize=(cols * 1.1, (n + cols - 1) // cols * 1.1))
-    for k, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if k < n:
-            lim = float(w[k].abs().max())
-            ax.imshow(w[k], cmap="gray", vmin=-lim, vmax=lim, interpolation="nearest")
-    fig.suptitle(f"{name}: first-layer filters ({n} × {w.shape[1]}×{w.shape[2]}, each scaled to its own range)",
-                 fontsize=10, y=1.0)
-    fig.tight_layout()
-    fig.savefig(out / f"filters_{name}.png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--run", action="append", default=[], help="NAME=RUN_FOLDER_OR_WEIGHTS (zoo name)")
@@ -189,10 +113,11 @@ def main() -> None:
     models = {k: weights.resolve(v, SCALE) for k, v in runs.items()}
     print(table(models, runs, out))
     print("1024×768 photo:", photo(models[args.default]))
-    crops(models[args.default], out, args.default)
-    curves({k: v for k, v in runs.items() if Path(v).is_dir()}, out)
+    (out / "crops.png").write_bytes(figures.crops_png(models[args.default].model, set5(SCALE), SCALE, args.default))
+    (out / "psnr_curves.png").write_bytes(figures.curves_png({k: v for k, v in runs.items() if Path(v).is_dir()},
+                                                             target=32.55))
     for k, sr in models.items():
-        filters(sr, out, k)
+        (out / f"filters_{k}.png").write_bytes(figures.filters_png(sr.model, k))
 
 
 if __name__ == "__main__":

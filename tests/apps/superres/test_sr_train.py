@@ -39,11 +39,18 @@ def test_sr_train_psnr_rises_and_the_run_upscales(folder, tmp_path, capsys):
     hist = _history(run)
     psnr = [h["val_psnr"] for h in hist]
     assert len(psnr) == 3 and psnr[-1] > psnr[0] + 1.0, psnr  # from an untrained network, +1 dB at least
-    assert json.loads((run / "superres.json").read_text())["scale"] == 2
+    extra = json.loads((run / "config.json").read_text())["extra"]
+    assert extra["app"] == "superres" and extra["scale"] == 2 and extra["model"] == "espcn"
     sr = weights.resolve(run, 2)
     assert sr.scale == 2 and sr.channels == "y" and sr.model.upscale == 2
     # exported as one weight file: same model, provenance recorded
     assert cli_app.main(["sr", "export", str(run), "-o", str(tmp_path / "m.safetensors"), "--command", "cmd"]) == 0
+    # the core's report draws this application's sections (Set5 table when Set5 is there, curves, filters)
+    assert cli_app.main(["report", str(run)]) == 0
+    page = (run / "report.html").read_text()
+    assert "PSNR per epoch" in page and "First-layer filters" in page and "data:image/png;base64," in page
+    if (run / "set5_psnr.csv").is_file():
+        assert "Set5 ×2 (Y channel, 2-pixel border shaved)" in page and "33.67" in page
     exported = weights.load(tmp_path / "m.safetensors")
     assert exported.meta["command"] == "cmd" and exported.meta["data"] == str(folder)
     x = torch.rand(1, 1, 5, 6)

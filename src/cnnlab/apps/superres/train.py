@@ -3,17 +3,16 @@
 The model's input is the LR patch (FSRCNN, ESPCN) or its bicubic upscale (SRCNN), the target the HR patch; the
 regression task feeds inputs unnormalised, so the trained weights work on [0, 1] images as they are. The loss is MSE
 and the task reports PSNR on the validation patches (random crops of the same training images, another seed).
-The run folder is the core's (resume, report); ``superres.json`` beside it records scale, channels and data.
+The run folder is the core's (resume, report); ``config.json``'s ``extra`` records ``app: superres`` with the model,
+scale, channels, data and patch set-up, so ``cnnlab report RUN`` draws this application's sections.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from cnnlab.apps.superres.data import CHANNELS, load_images, make_pairs
 from cnnlab.errors import ConfigError
-from cnnlab.io import write_json
 from cnnlab.train import Callback
 
 #: fit options of ``cnnlab sr train`` unless given (Adam, cosine decay, channels_last: the measured fast layout)
@@ -70,7 +69,7 @@ def train(model: str = "fsrcnn", scale: int = 3, data: str = "t91", out: str | P
         model: fsrcnn | espcn | espcn_residual | srcnn | srcnn_915.
         scale: upscaling factor.
         data: ``t91`` or an image folder.
-        out: the run folder (``superres.json`` records model, scale, data, channels and the patch set-up).
+        out: the run folder (``config.json`` ``extra`` records model, scale, data, channels and the patch set-up).
         channels: ``y`` (papers) or ``rgb``.
         patch, n_train, n_val: LR patch side and pair counts.
         set5_curve: record Set5 PSNR after each epoch in ``RUN/set5_psnr.csv`` (needs ``out`` and Set5 at ``scale``).
@@ -83,19 +82,17 @@ def train(model: str = "fsrcnn", scale: int = 3, data: str = "t91", out: str | P
         ConfigError: bad model/channels, or a folder that is not an SR run on resume.
     """
     from cnnlab import fit
-    from cnnlab.apps.superres.weights import RUN_META
-    from cnnlab.train import runs, tasks
+    from cnnlab.apps.superres.weights import run_extra
+    from cnnlab.train import tasks
 
     task = None
     if resume is not None:
         run = Path(resume)
-        if not (run / RUN_META).is_file():
-            raise ConfigError(f"`{run}` is not a super-resolution run folder ({RUN_META} missing)")
-        meta = json.loads((run / RUN_META).read_text())
+        meta = run_extra(run)
     else:
         run = Path(out) if out is not None else None
-        meta = {"model": model, "scale": scale, "data": str(data), "channels": channels, "patch": patch,
-                "n_train": n_train, "n_val": n_val, "data_seed": int(options.get("seed", 0)),
+        meta = {"app": "superres", "model": model, "scale": scale, "data": str(data), "channels": channels,
+                "patch": patch, "n_train": n_train, "n_val": n_val, "data_seed": int(options.get("seed", 0)),
                 "set5_curve": bool(set5_curve)}
         task = tasks.Regression(loss="mse", psnr=True)
     net = build_model(meta["model"], meta["scale"], meta["channels"])
@@ -106,9 +103,8 @@ def train(model: str = "fsrcnn", scale: int = 3, data: str = "t91", out: str | P
         callbacks.append(Set5Curve(run, meta["scale"]))
     if max_minutes is not None:
         callbacks.append(TimeBudget(60.0 * max_minutes))
-    if resume is None and run is not None and not (run / runs.CHECKPOINT_FILE).exists():
-        write_json(run / RUN_META, meta)  # (fit refuses a folder that already holds a run: leave its file alone)
-    return fit(net, ds, task=task, out=out, resume=resume, progress=progress, callbacks=callbacks, **options)
+    return fit(net, ds, task=task, out=out, resume=resume, progress=progress, callbacks=callbacks,
+               extra=meta if resume is None else None, **options)
 
 
 class Set5Curve(Callback):

@@ -16,8 +16,8 @@ from torch import nn
 from cnnlab.errors import CheckpointError, ConfigError
 from cnnlab.io import atomic_write
 
-__all__ = ["SRModel", "save", "load", "resolve", "resolve_any", "load_run", "export_run", "default_path", "DEFAULT_SCALES",
-           "RUN_META"]
+__all__ = ["SRModel", "save", "load", "resolve", "resolve_any", "load_run", "run_extra", "export_run", "default_path",
+           "DEFAULT_SCALES"]
 
 _DIR = Path(__file__).resolve().parent / "weights"
 #: scales that have a shipped default model
@@ -95,10 +95,6 @@ def load(path: str | Path) -> SRModel:
     return SRModel(model.eval(), int(meta["scale"]), meta["channels"], str(path), meta)
 
 
-#: what a run folder of ``cnnlab sr train`` records beside the core's files
-RUN_META = "superres.json"
-
-
 def resolve(ref: str | Path | None, scale: int) -> SRModel:
     """The SR model to use: the shipped default (``None``), an SR weight file, or a ``cnnlab sr train`` run folder.
 
@@ -117,21 +113,31 @@ def resolve(ref: str | Path | None, scale: int) -> SRModel:
     return sr
 
 
+def run_extra(run: str | Path) -> dict:
+    """The ``extra`` facts a ``cnnlab sr train`` run recorded in its ``config.json`` (``app == "superres"``).
+
+    Raises:
+        DataError: not a run folder, or a run of another application/command.
+    """
+    from cnnlab.errors import DataError
+    from cnnlab.runfolder import read_config
+
+    extra = read_config(run).get("extra") or {}
+    if extra.get("app") != "superres":
+        raise DataError(f"`{run}` is not a super-resolution run folder (config.json has no extra.app 'superres')")
+    return dict(extra)
+
+
 def load_run(run: str | Path) -> SRModel:
     """The model of a ``cnnlab sr train`` run folder (its final weights) with the scale/channels it recorded.
 
     Raises:
         DataError: not a super-resolution run folder.
     """
-    from cnnlab.errors import DataError
     from cnnlab.train import load_run as core_load_run
 
-    path = Path(run)
-    meta_file = path / RUN_META
-    if not meta_file.is_file():
-        raise DataError(f"`{path}` is not a super-resolution run folder ({RUN_META} missing)")
-    meta = json.loads(meta_file.read_text())
-    return SRModel(core_load_run(path).model.eval(), int(meta["scale"]), meta["channels"], str(path), meta)
+    meta = run_extra(run)
+    return SRModel(core_load_run(run).model.eval(), int(meta["scale"]), meta["channels"], str(run), meta)
 
 
 def resolve_any(ref: str | Path | None) -> SRModel:
