@@ -213,3 +213,11 @@ def test_task_errors_are_one_line(digits, sr_data):
     with pytest.raises(ConfigError, match="regression `loss` must be 'mse' or 'l1'; got 'huber'"):
         tasks.Regression(loss="huber")
     assert math.isclose(tasks.get("image-to-image").to_dict()["data_range"], 1.0)
+
+
+def test_epoch_line_shows_every_task_metric():
+    from cnnlab.epochline import format_summary
+
+    line = format_summary({"epoch": 2, "loss": 0.01, "psnr": 30.123, "val_loss": 0.02, "val_psnr": 29.5,
+                           "val_ssim": 0.91, "val_threshold": 0.3, "lr": 1e-3, "time": 1.5}, 4)
+    assert line == "epoch 2/4  loss 0.0100  psnr 30.12  val_loss 0.0200  val_psnr 29.5  val_ssim 0.91  lr 1.00e-03  1.5s"
