@@ -11,4 +11,4 @@ explanation registry).
 
 from __future__ import annotations
 
-MODEL_MODULES: tuple[str, ...] = ()
+MODEL_MODULES: tuple[str, ...] = ("cnnlab.apps.speech.models",)

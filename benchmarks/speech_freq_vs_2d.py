@@ -1,0 +1,38 @@
+"""Frequency-only CNN vs 2-D CNN vs DNN (≈ 32k parameters each) on spoken digits (FSDD).
+
+The three models of ``cnnlab.apps.speech`` on the official split and the six leave-one-speaker-out folds,
+plus the ten Allison digits (Debian ``asterisk-core-sounds-en-wav``; never trained on). Needs
+``$CNNLAB_DATA/fsdd/recordings``. One torch thread by default (the machine is usually shared); the load
+average at the start is recorded in the JSON.
+
+Usage: python benchmarks/speech_freq_vs_2d.py [--epochs 20] [--folds all|official|speakers]
+       [--models freq,cnn2d,dnn] [--threads 1] [--out speech_benchmark.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--folds", default="all", choices=("all", "official", "speakers"))
+    parser.add_argument("--models", default="freq,cnn2d,dnn")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default="speech_benchmark.json")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from cnnlab.apps.speech.benchmark import render_table, run_benchmark
+
+    doc = run_benchmark(tuple(args.models.split(",")), folds=args.folds, epochs=args.epochs, out=args.out,
+                        log=lambda line: print(line, flush=True))
+    print(render_table(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""``cnnlab speech train|predict|benchmark``: spoken digits with frequency-only CNNs, 2-D CNNs and DNNs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from cnnlab.cli.app import app
+
+speech_app = typer.Typer(help="Spoken digits (FSDD): train, predict WAV files, benchmark frequency-only vs 2-D CNNs.",
+                         no_args_is_help=True)
+app.add_typer(speech_app, name="speech")
+
+
+def _root(data: str):
+    """``fsdd`` -> the dataset store; anything else must be a folder of {digit}_{speaker}_{take}.wav files."""
+    from cnnlab.errors import DataError
+
+    if data == "fsdd":
+        return None
+    if not Path(data).is_dir():
+        raise DataError(f"`--data` must be 'fsdd' or a folder of {{digit}}_{{speaker}}_{{take}}.wav files; got {data!r}")
+    return Path(data)
+
+
+@speech_app.command("train")
+def train_command(
+    data: str = typer.Option("fsdd", "--data", help="fsdd, or a folder of {digit}_{speaker}_{take}.wav files"),
+    model: str = typer.Option("freq", "--model", "-m", help="freq | cnn2d | dnn"),
+    split: str = typer.Option("official", "--split", help="official | speaker:NAME (leave that speaker out)"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="run folder (default runs/speech_<model>-<split>-<time>)"),
+    epochs: int = typer.Option(20, "--epochs", "-e"),
+    batch_size: int = typer.Option(64, "--batch-size", "-b"),
+    lr: float = typer.Option(3e-3, "--lr"),
+    seed: int = typer.Option(0, "--seed"),
+    threads: int = typer.Option(0, "--threads", help="torch threads (0: torch's default)"),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Train a spoken-digit model through cnnlab's fit; prints the test accuracy per speaker."""
+    from cnnlab.apps.speech.training import train
+    from cnnlab.train import default_run_dir
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    run_dir = out or default_run_dir(f"speech_{model}", f"fsdd-{split.replace(':', '-')}")
+    r = train(model, split=split, out=run_dir, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+              root=_root(data), progress=progress)
+    typer.echo(f"{r.model} ({r.params:,} params) on {split}: test accuracy {100 * r.test_accuracy:.2f}%")
+    typer.echo("per speaker: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in r.per_speaker.items()))
+    if r.allison:
+        typer.echo(f"Allison digits: {r.allison['correct']}/10 (predicted {' '.join(r.allison['predicted'])})")
+    typer.echo(f"trained in {r.train_seconds:.1f} s wall, {r.cpu_seconds:.1f} s CPU -> {run_dir}")
+
+
+@speech_app.command("predict")
+def predict_command(
+    run: Path = typer.Argument(..., help="run folder of cnnlab speech train"),
+    files: List[Path] = typer.Argument(..., help="WAV files (any rate, mono or stereo)"),
+    top_k: int = typer.Option(3, "--top-k", "-k"),
+    format: str = typer.Option("text", "--format", "-f", help="text or json"),
+) -> None:
+    """Which digit each WAV file says; --format json prints [{file, digit, probability, top}]."""
+    import json
+
+    from cnnlab.apps.speech.training import predict_files
+    from cnnlab.errors import ConfigError
+
+    if format not in ("text", "json"):
+        raise ConfigError(f"`--format` must be text or json; got {format!r}")
+    result = predict_files(run, list(files), top_k=top_k)
+    if format == "json":
+        typer.echo(json.dumps(result))
+        return
+    for item in result:
+        tops = ", ".join(f"{t['digit']} {100 * t['probability']:.1f}%" for t in item["top"])
+        typer.echo(f"{item['file']}: {tops}")
+
+
+@speech_app.command("benchmark")
+def benchmark_command(
+    models: str = typer.Option("freq,cnn2d,dnn", "--models", help="comma-separated: freq, cnn2d, dnn"),
+    folds: str = typer.Option("all", "--folds", help="all | official | speakers"),
+    epochs: int = typer.Option(20, "--epochs", "-e"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="JSON file of every run (written as it goes)"),
+    data: str = typer.Option("fsdd", "--data", help="fsdd, or a folder of {digit}_{speaker}_{take}.wav files"),
+    threads: int = typer.Option(1, "--threads", help="torch threads"),
+) -> None:
+    """The three models on the official split and leave-one-speaker-out; prints the markdown table."""
+    import torch
+
+    from cnnlab.apps.speech.benchmark import render_table, run_benchmark
+    from cnnlab.errors import ConfigError
+
+    if folds not in ("all", "official", "speakers"):
+        raise ConfigError(f"`--folds` must be all, official or speakers; got {folds!r}")
+    torch.set_num_threads(threads)
+    doc = run_benchmark(tuple(m.strip() for m in models.split(",") if m.strip()), folds=folds, epochs=epochs,
+                        out=out, root=_root(data), log=typer.echo)
+    typer.echo(render_table(doc))

@@ -1,0 +1,109 @@
+"""FSDD splits, training through fit on front-end features, and predict through the same front end.
+
+The recordings here are stand-ins written on the fly: digit d is a tone at 300 + 300·d Hz (speakers differ in
+level and length), so a few epochs separate them and the checks run in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cnnlab.apps.speech import audio
+from cnnlab.apps.speech.data import Clip, fsdd_root, list_fsdd, split_clips
+from cnnlab.apps.speech.training import features_dataset, predict_files, train
+from cnnlab.cli.app import main
+from cnnlab.errors import ConfigError, DataError
+
+sf = pytest.importorskip("soundfile", reason="pip install soundfile")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    """``$CNNLAB_DATA`` with fsdd/recordings of 2 speakers × 10 digits × 14 takes of tones."""
+    root = tmp_path_factory.mktemp("data")
+    rec = root / "fsdd" / "recordings"
+    rec.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for s, speaker in enumerate(("ann", "bob")):
+        for d in range(10):
+            for take in range(14):
+                n = int(8000 * (0.3 + 0.05 * take % 0.4 + 0.1 * s))
+                x = (0.2 + 0.3 * s) * np.sin(2 * np.pi * (300 + 300 * d) * np.arange(n) / 8000)
+                x = np.concatenate([np.zeros(400), x + 0.01 * rng.standard_normal(n), np.zeros(300)])
+                sf.write(rec / f"{d}_{speaker}_{take}.wav", x.astype(np.float32), 8000, subtype="PCM_16")
+    return root
+
+
+def test_splits_of_the_fsdd_layout():
+    clips = [Clip(Path(f"{d}_{s}_{t}.wav"), d, s, t) for s in ("a", "b", "c", "d", "e", "f") for d in range(10)
+             for t in range(50)]
+    official = split_clips(clips, "official")
+    assert [len(official[k]) for k in ("train", "val", "test")] == [2400, 300, 300]
+    assert {c.take for c in official["test"]} == set(range(5))
+    loso = split_clips(clips, "speaker:c")
+    assert [len(loso[k]) for k in ("train", "val", "test")] == [2250, 250, 500]
+    assert {c.speaker for c in loso["test"]} == {"c"} and "c" not in {c.speaker for c in loso["train"] + loso["val"]}
+    with pytest.raises(ConfigError, match="one of the speakers a, b, c, d, e, f; got 'zed'"):
+        split_clips(clips, "speaker:zed")
+    with pytest.raises(ConfigError, match="'official' or 'speaker:NAME'; got 'random'"):
+        split_clips(clips, "random")
+
+
+def test_the_store_folder_is_named_when_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_DATA", str(tmp_path))
+    with pytest.raises(DataError, match=f"FSDD not found: `{tmp_path}/fsdd/recordings` does not exist"):
+        fsdd_root()
+
+
+def test_train_predict_and_identical_features(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_DATA", str(store))
+    assert len(list_fsdd()) == 280
+    out = tmp_path / "run"
+    result = train("dnn", split="official", out=out, epochs=10, batch_size=8, progress=False, allison=False)
+    assert result.test_accuracy >= 0.9 and set(result.per_speaker) == {"ann", "bob"}
+    saved = json.loads((out / "speech.json").read_text())
+    assert saved["test_accuracy"] == result.test_accuracy and saved["params"] == 31978
+
+    # the training features are the model's own front end applied to the prepared clip ...
+    from cnnlab.train import load_run
+
+    model = load_run(out).model
+    ds, clips = features_dataset(model, "official")
+    i = 7
+    wav = clips["test"][i].path
+    raw = torch.from_numpy(audio.load_clip(wav))[None]
+    torch.testing.assert_close(model.features(raw), ds.x_test[i:i + 1], rtol=0, atol=0)
+    # ... and predict (waveform in) gives exactly the probabilities of the body on those features
+    pred = predict_files(out, [wav], top_k=10)[0]
+    with torch.no_grad():
+        probs = model(ds.x_test[i:i + 1]).softmax(1)[0]
+    assert pred["top"][0]["digit"] == str(int(probs.argmax()))
+    got = {t["digit"]: t["probability"] for t in pred["top"]}
+    assert got == pytest.approx({str(k): float(p) for k, p in enumerate(probs)}, abs=1e-7)
+
+
+def test_cli_train_and_predict(store, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CNNLAB_DATA", str(store))
+    run = tmp_path / "cli-run"
+    assert main(["speech", "train", "--data", "fsdd", "--model", "dnn", "--split", "speaker:bob", "--epochs", "3",
+                 "--out", str(run), "--no-progress"]) == 0
+    assert "speech_dnn (31,978 params) on speaker:bob: test accuracy" in capsys.readouterr().out
+    wavs = [store / "fsdd" / "recordings" / f"{d}_bob_0.wav" for d in (2, 5)]
+    assert main(["speech", "predict", str(run), *map(str, wavs), "--format", "json", "-k", "2"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [Path(d["file"]).name for d in doc] == ["2_bob_0.wav", "5_bob_0.wav"]
+    assert all(len(d["top"]) == 2 and 0 <= d["probability"] <= 1 for d in doc)
+
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all")
+    assert main(["speech", "predict", str(run), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: `") and "is not a readable audio file" in err and err.count("\n") == 1
+    assert main(["speech", "train", "--model", "lstm", "--out", str(tmp_path / "x")]) == 2
+    assert "`--model` must be one of freq, cnn2d, dnn; got 'lstm'" in capsys.readouterr().err
+    assert main(["speech", "predict", str(run), str(wavs[0]), "--format", "yaml"]) == 2
