@@ -20,7 +20,7 @@ install_apt() {
   if [ -f "$APT_STAMP" ]; then return 0; fi
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "setup: apt-get not found; skipping Debian packages ($APT_PKGS)." \
-         "Fashion-MNIST, the style images and the report screenshot test need them." >&2
+         "Fashion-MNIST, the style images, the Allison digits and the report screenshot test need them." >&2
     return 0
   fi
   if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null 2>&1; then
