@@ -101,3 +101,38 @@ def benchmark_command(
     doc = run_benchmark(tuple(m.strip() for m in models.split(",") if m.strip()), folds=folds, epochs=epochs,
                         out=out, root=_root(data), log=typer.echo)
     typer.echo(render_table(doc))
+
+
+@speech_app.command("synth")
+def synth_command(
+    out: Path = typer.Option(..., "--out", "-o", help="folder for {digit}_{speaker}_{take}.wav (8 kHz mono)"),
+    voices: Optional[str] = typer.Option(None, "--voices", help="espeak-ng voices, comma-separated (default: 8 English "
+                                         "accents/variants); 'none' skips espeak-ng"),
+    flite_voices: Optional[str] = typer.Option(None, "--flite-voices", help="flite voices (default kal,awb,rms,slt); "
+                                               "'none' skips flite"),
+    rates: str = typer.Option("130,175,220", "--rates", help="words per minute, comma-separated"),
+    pitches: str = typer.Option("30,50,70", "--pitches", help="0..99, comma-separated"),
+) -> None:
+    """Write the ten spoken digits with espeak-ng and flite for every voice × rate × pitch."""
+    import time
+
+    from cnnlab.apps.speech import synth
+    from cnnlab.errors import ConfigError
+
+    def names(text, default):
+        if text is None:
+            return default
+        return () if text.strip() == "none" else tuple(v.strip() for v in text.split(",") if v.strip())
+
+    def ints(text, what):
+        try:
+            return [int(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise ConfigError(f"`--{what}` must be comma-separated integers; got {text!r}") from None
+
+    start = time.perf_counter()
+    files = synth.synthesize(out, espeak_voices=names(voices, synth.ESPEAK_VOICES),
+                             flite_voices=names(flite_voices, synth.FLITE_VOICES), rates=ints(rates, "rates"),
+                             pitches=ints(pitches, "pitches"))
+    seconds = time.perf_counter() - start
+    typer.echo(f"wrote {len(files)} WAV files to {out} in {seconds:.1f} s ({len(files) / max(seconds, 1e-9):.0f}/s)")

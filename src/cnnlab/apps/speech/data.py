@@ -26,7 +26,7 @@ from cnnlab.apps.speech.audio import load_clip
 __all__ = ["Clip", "fsdd_root", "list_fsdd", "split_clips", "load_waveforms", "DIGITS"]
 
 DIGITS = [str(d) for d in range(10)]
-_NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$")
+_NAME = re.compile(r"^(\d)_([A-Za-z0-9+-]+)_(\d+)\.wav$")
 
 
 @dataclass(frozen=True)
