@@ -14,20 +14,32 @@ speech_app = typer.Typer(help="Spoken digits (FSDD): train, predict WAV files, b
 app.add_typer(speech_app, name="speech")
 
 
-def _root(data: str):
-    """``fsdd`` -> the dataset store; anything else must be a folder of {digit}_{speaker}_{take}.wav files."""
+def _data(data: str):
+    """``--data`` -> ``(root, extra_train)``: ``fsdd`` (the dataset store), ``DIR`` (a folder of
+    {digit}_{speaker}_{take}.wav files, split like FSDD) or ``fsdd+DIR`` (DIR's clips join FSDD's training split)."""
     from cnnlab.errors import DataError
 
-    if data == "fsdd":
-        return None
-    if not Path(data).is_dir():
-        raise DataError(f"`--data` must be 'fsdd' or a folder of {{digit}}_{{speaker}}_{{take}}.wav files; got {data!r}")
-    return Path(data)
+    first, _, extra = data.partition("+") if data.startswith("fsdd+") else (data, "", "")
+    for folder in [f for f in (first, extra) if f and f != "fsdd"]:
+        if not Path(folder).is_dir():
+            raise DataError(f"`--data` must be fsdd, DIR or fsdd+DIR with DIR a folder of "
+                            f"{{digit}}_{{speaker}}_{{take}}.wav files; `{folder}` is not a folder")
+    return (None if first == "fsdd" else Path(first)), ((Path(extra),) if extra else ())
+
+
+def _root(data: str):
+    root, extra = _data(data)
+    if extra:
+        from cnnlab.errors import ConfigError
+
+        raise ConfigError(f"the benchmark takes --data fsdd or DIR; got {data!r}")
+    return root
 
 
 @speech_app.command("train")
 def train_command(
-    data: str = typer.Option("fsdd", "--data", help="fsdd, or a folder of {digit}_{speaker}_{take}.wav files"),
+    data: str = typer.Option("fsdd", "--data", help="fsdd | DIR (a folder of {digit}_{speaker}_{take}.wav) | "
+                             "fsdd+DIR (DIR, e.g. from `cnnlab speech synth`, joins the training split)"),
     model: str = typer.Option("freq", "--model", "-m", help="freq | cnn2d | dnn"),
     split: str = typer.Option("official", "--split", help="official | speaker:NAME (leave that speaker out)"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="run folder (default runs/speech_<model>-<split>-<time>)"),
@@ -47,8 +59,9 @@ def train_command(
 
         torch.set_num_threads(threads)
     run_dir = out or default_run_dir(f"speech_{model}", f"fsdd-{split.replace(':', '-')}")
+    root, extra = _data(data)
     r = train(model, split=split, out=run_dir, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-              root=_root(data), progress=progress)
+              root=root, extra_train=extra, progress=progress)
     typer.echo(f"{r.model} ({r.params:,} params) on {split}: test accuracy {100 * r.test_accuracy:.2f}%")
     typer.echo("per speaker: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in r.per_speaker.items()))
     if r.allison:

@@ -107,3 +107,21 @@ def test_cli_train_and_predict(store, tmp_path, monkeypatch, capsys):
     assert main(["speech", "train", "--model", "lstm", "--out", str(tmp_path / "x")]) == 2
     assert "`--model` must be one of freq, cnn2d, dnn; got 'lstm'" in capsys.readouterr().err
     assert main(["speech", "predict", str(run), str(wavs[0]), "--format", "yaml"]) == 2
+
+
+def test_extra_training_folders_join_the_training_split_only(store, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CNNLAB_DATA", str(store))
+    extra = tmp_path / "synth"
+    extra.mkdir()
+    for d in range(10):
+        x = 0.5 * np.sin(2 * np.pi * (300 + 300 * d) * np.arange(3000) / 8000)
+        sf.write(extra / f"{d}_espeak-en-us_0.wav", x.astype(np.float32), 16000)  # another rate: resampled
+    run = tmp_path / "run"
+    assert main(["speech", "train", "--data", f"fsdd+{extra}", "--model", "dnn", "--epochs", "1", "--out", str(run),
+                 "--no-progress"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert (config["data"]["n_train"], config["data"]["n_val"], config["data"]["n_test"]) == (80 + 10, 100, 100)
+    assert config["extra"]["extra_train"] == [str(extra)] and config["extra"]["app"] == "speech"
+    capsys.readouterr()
+    assert main(["speech", "train", "--data", "fsdd+/no/such/dir", "--out", str(tmp_path / "r2")]) == 2
+    assert "`/no/such/dir` is not a folder" in capsys.readouterr().err

@@ -62,8 +62,11 @@ def _features(model, x: torch.Tensor, batch: int = 500) -> torch.Tensor:
         x.new_zeros((0, *model.feature_shape))
 
 
-def features_dataset(model, split: str = "official", *, root=None, top_db: float = TOP_DB):
+def features_dataset(model, split: str = "official", *, root=None, extra_train=(), top_db: float = TOP_DB):
     """The FSDD split as log-mel features computed with ``model``'s front end.
+
+    ``extra_train`` names folders (e.g. of ``cnnlab speech synth``) whose every clip joins the training split
+    only; validation and test stay the recordings of ``root``.
 
     Returns:
         ``(dataset, clips)``: a :class:`cnnlab.data.Dataset` with x (N, n_mels, T) float32 and digit labels,
@@ -72,6 +75,8 @@ def features_dataset(model, split: str = "official", *, root=None, top_db: float
     from cnnlab.data import Dataset
 
     clips = split_clips(list_fsdd(root), split)
+    for folder in extra_train:
+        clips["train"] = clips["train"] + list_fsdd(folder)
     tensors = {}
     for part, items in clips.items():
         x, y = load_waveforms(items, sample_rate=model.sample_rate, length=model.length, top_db=top_db)
@@ -90,8 +95,8 @@ def _per_speaker(model, x: torch.Tensor, y: torch.Tensor, clips) -> dict[str, fl
     return out
 
 
-def train(model: str = "freq", *, split: str = "official", out: str | Path | None = None, epochs: int = 30,
-          batch_size: int = 64, lr: float = 3e-3, seed: int = 0, root=None, progress: bool = True,
+def train(model: str = "freq", *, split: str = "official", out: str | Path | None = None, epochs: int = 20,
+          batch_size: int = 64, lr: float = 3e-3, seed: int = 0, root=None, extra_train=(), progress: bool = True,
           allison: bool = True) -> SpeechResult:
     """Train ``model`` on the FSDD ``split`` through :func:`cnnlab.fit` and score its test set.
 
@@ -101,6 +106,7 @@ def train(model: str = "freq", *, split: str = "official", out: str | Path | Non
         out: run folder (``None``: nothing written); ``speech.json`` there records the scores below.
         epochs, batch_size, lr, seed: fit options (Adam, cosine schedule, best validation weights kept).
         root: the recordings folder (default ``$CNNLAB_DATA/fsdd/recordings``).
+        extra_train: folders of more training clips (synthesised speech), never validated or tested on.
         allison: also score the ten Allison digits when the Debian package is installed.
 
     Raises:
@@ -110,11 +116,12 @@ def train(model: str = "freq", *, split: str = "official", out: str | Path | Non
 
     torch.manual_seed(seed)  # the initial weights depend on the seed only
     net = create_model(model)
-    ds, clips = features_dataset(net, split, root=root)
+    ds, clips = features_dataset(net, split, root=root, extra_train=extra_train)
     t0, c0 = time.perf_counter(), time.process_time()
     history = fit(net, ds, task="classification", out=out, progress=progress, epochs=epochs,
                   batch_size=batch_size, lr=lr, optimizer="adam", schedule="cosine", seed=seed, precision="fp32",
                   device="cpu", extra={"app": "speech", "split": split, "top_db": TOP_DB,
+                                       "extra_train": [str(f) for f in extra_train],
                                        "sample_rate": net.sample_rate, "length": net.length})
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     net.eval()
