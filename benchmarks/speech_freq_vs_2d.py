@@ -6,7 +6,7 @@ plus the ten Allison digits (Debian ``asterisk-core-sounds-en-wav``; never train
 average at the start is recorded in the JSON.
 
 Usage: python benchmarks/speech_freq_vs_2d.py [--epochs 20] [--folds all|official|speakers]
-       [--models freq,cnn2d,dnn] [--threads 1] [--out speech_benchmark.json]
+       [--models freq,cnn2d,dnn] [--speakers theo,lucas] [--threads 1] [--out speech_benchmark.json]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--folds", default="all", choices=("all", "official", "speakers"))
     parser.add_argument("--models", default="freq,cnn2d,dnn")
+    parser.add_argument("--speakers", default="", help="held-out speakers of the folds (default: all six)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="speech_benchmark.json")
     args = parser.parse_args(argv)
@@ -29,6 +30,7 @@ def main(argv=None) -> int:
     from cnnlab.apps.speech.benchmark import render_table, run_benchmark
 
     doc = run_benchmark(tuple(args.models.split(",")), folds=args.folds, epochs=args.epochs, out=args.out,
+                        speakers=[s for s in args.speakers.split(",") if s],
                         log=lambda line: print(line, flush=True))
     print(render_table(doc))
     return 0

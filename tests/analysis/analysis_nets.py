@@ -4,7 +4,8 @@
 - ``vgg16_features()`` / ``resnet50(stride_in_1x1)``: torchvision-layout VGG16 and ResNet-50
   (``stride_in_1x1=True`` is the original ResNet v1, whose receptive field is the published 483;
   torchvision's v1.5 puts the stride in the 3×3 conv).
-- ``reference_macs(model, shape)``: conv/linear MACs from the analytic formula
+- ``reference_macs(model, shape)``: conv/linear (and single-layer LSTM, log-mel filterbank) MACs from the
+  analytic formula
   Cout·OH·OW·(Cin/groups)·KH·KW, read from plain forward hooks (no dispatch counting).
 - ``empirical_field(model, shape)``: receptive field measured with autograd: the input extent whose
   gradient is non-zero for one output unit, with positive weights and inputs (no cancellations).
@@ -153,12 +154,21 @@ def reference_macs(model: nn.Module, shape) -> int:
 
     Runs on the meta device when the model lives there, else on the model's device.
     """
+    from cnnlab.apps.speech.frontend import LogMel
+
     total = 0
 
     def hook(m, inp, out):
         nonlocal total
         x = inp[0]
-        if isinstance(m, nn.modules.conv._ConvTransposeNd):
+        if isinstance(m, nn.LSTM):  # steps × directions × 4 gates × hidden × (inputs + hidden), one layer
+            n, steps = (x.shape[0], x.shape[1]) if m.batch_first else (x.shape[1], x.shape[0])
+            dirs = 2 if m.bidirectional else 1
+            total += n * steps * dirs * 4 * m.hidden_size * (m.input_size + m.hidden_size)
+        elif isinstance(m, LogMel):  # the mel filterbank (M, K) applied to every frame's K power bins
+            n, mels, frames = out.shape
+            total += n * frames * mels * (m.n_fft // 2 + 1)
+        elif isinstance(m, nn.modules.conv._ConvTransposeNd):
             total += x.numel() * (m.out_channels // m.groups) * math.prod(m.kernel_size)
         elif isinstance(m, nn.modules.conv._ConvNd):
             n, cout, *spatial = out.shape
@@ -168,7 +178,7 @@ def reference_macs(model: nn.Module, shape) -> int:
 
     device = next(iter(model.parameters())).device
     handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear))]
+               if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear, nn.LSTM, LogMel))]
     was = model.training
     try:
         model.eval()

@@ -125,3 +125,22 @@ def test_extra_training_folders_join_the_training_split_only(store, tmp_path, mo
     capsys.readouterr()
     assert main(["speech", "train", "--data", "fsdd+/no/such/dir", "--out", str(tmp_path / "r2")]) == 2
     assert "`/no/such/dir` is not a folder" in capsys.readouterr().err
+
+
+def test_the_report_of_a_speech_run(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_DATA", str(store))
+    from cnnlab.apps.speech.report import report_sections
+    from cnnlab.report import write_report
+    from cnnlab.train import load_run
+
+    out = tmp_path / "run"
+    result = train("freq", split="speaker:bob", out=out, epochs=1, progress=False, allison=False)
+    subtitle, secs = report_sections(load_run(out))
+    assert subtitle == "spoken digits, FSDD split speaker:bob"
+    assert secs[0].title == f"Test accuracy (speaker:bob): {100 * result.test_accuracy:.2f}% on 140 clips"
+    assert "<td>bob</td><td>140</td>" in secs[0].blocks[0]
+    assert [s.id for s in secs[:3]] == ["speech-test", "speech-spectrograms", "speech-filters"]
+    assert "8×1 (mel bins × frames) footprint at the loudest bin" in secs[1].blocks[0]
+    assert "32 kernels of 8×1" in secs[2].blocks[0]
+    page = write_report(out).read_text()
+    assert "Learned first-layer filters" in page and "data:image/png;base64," in page

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import torch
 
+from cnnlab.errors import ConfigError
+
 from cnnlab.apps.speech.data import list_fsdd
 from cnnlab.apps.speech.models import MODELS
 from cnnlab.apps.speech.training import create_model, train
 
-__all__ = ["run_benchmark", "render_table"]
+__all__ = ["run_benchmark", "render_table", "merge"]
 
 
 def _macs(name: str) -> int:
@@ -30,13 +32,15 @@ def _macs(name: str) -> int:
     return int(summary(net.body, net.feature_shape).total_macs)
 
 
-def run_benchmark(models=("freq", "cnn2d", "dnn"), *, folds: str = "all", epochs: int = 20, out: str | Path | None = None,
-                  root=None, seed: int = 0, progress: bool = False, log=print) -> dict:
+def run_benchmark(models=("freq", "cnn2d", "dnn"), *, folds: str = "all", speakers=None, epochs: int = 20,
+                  out: str | Path | None = None, root=None, seed: int = 0, progress: bool = False, log=print) -> dict:
     """Train every model on the official split and the leave-one-speaker-out folds.
 
     Args:
         models: short names (``freq``, ``cnn2d``, ``dnn``).
         folds: ``"all"`` (official + every speaker), ``"official"`` or ``"speakers"``.
+        speakers: the held-out speakers of the leave-one-speaker-out folds (default: every speaker), e.g. to
+            spread the folds over several processes (each writes its own ``out``; :func:`merge` joins them).
         epochs: training epochs of every run (Adam 3e-3, cosine, batch 64, best validation weights).
         out: JSON file written after every run (``None``: not written).
         log: called with one line per finished run.
@@ -44,7 +48,10 @@ def run_benchmark(models=("freq", "cnn2d", "dnn"), *, folds: str = "all", epochs
     Returns:
         ``{"machine": ..., "epochs", "runs": [{model, split, params, test_accuracy, per_speaker, ...}]}``.
     """
-    speakers = sorted({c.speaker for c in list_fsdd(root)})
+    known = sorted({c.speaker for c in list_fsdd(root)})
+    speakers = list(speakers) if speakers else known
+    if set(speakers) - set(known):
+        raise ConfigError(f"`speakers` must be among {', '.join(known)}; got {', '.join(sorted(set(speakers) - set(known)))}")
     splits = (["official"] if folds in ("all", "official") else []) + \
         ([f"speaker:{s}" for s in speakers] if folds in ("all", "speakers") else [])
     doc = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
@@ -65,6 +72,16 @@ def run_benchmark(models=("freq", "cnn2d", "dnn"), *, folds: str = "all", epochs
 
                 write_json(Path(out), doc)
     return doc
+
+
+def merge(docs: list[dict]) -> dict:
+    """One benchmark document from several (same epochs), runs in official-then-speaker order."""
+    if len({d["epochs"] for d in docs}) > 1:
+        raise ConfigError(f"benchmarks with different epochs cannot be merged: {sorted({d['epochs'] for d in docs})}")
+    runs = [r for d in docs for r in d["runs"]]
+    runs.sort(key=lambda r: (r["split"] != "official", r["split"]))
+    macs = {k: v for d in docs for k, v in d["macs"].items()}
+    return {"machine": [d["machine"] for d in docs], "epochs": docs[0]["epochs"], "macs": macs, "runs": runs}
 
 
 def render_table(doc: dict) -> str:
