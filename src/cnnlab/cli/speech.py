@@ -97,6 +97,7 @@ def predict_command(
 def benchmark_command(
     models: str = typer.Option("freq,cnn2d,dnn", "--models", help="comma-separated: freq, cnn2d, dnn"),
     folds: str = typer.Option("all", "--folds", help="all | official | speakers"),
+    speakers: str = typer.Option("", "--speakers", help="held-out speakers of the folds, comma-separated (default all)"),
     epochs: int = typer.Option(20, "--epochs", "-e"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="JSON file of every run (written as it goes)"),
     data: str = typer.Option("fsdd", "--data", help="fsdd, or a folder of {digit}_{speaker}_{take}.wav files"),
@@ -112,7 +113,8 @@ def benchmark_command(
         raise ConfigError(f"`--folds` must be all, official or speakers; got {folds!r}")
     torch.set_num_threads(threads)
     doc = run_benchmark(tuple(m.strip() for m in models.split(",") if m.strip()), folds=folds, epochs=epochs,
-                        out=out, root=_root(data), log=typer.echo)
+                        speakers=[v.strip() for v in speakers.split(",") if v.strip()], out=out, root=_root(data),
+                        log=typer.echo)
     typer.echo(render_table(doc))
 
 

@@ -144,3 +144,17 @@ def test_the_report_of_a_speech_run(store, tmp_path, monkeypatch):
     assert "32 kernels of 8×1" in secs[2].blocks[0]
     page = write_report(out).read_text()
     assert "Learned first-layer filters" in page and "data:image/png;base64," in page
+
+
+def test_benchmark_on_one_fold_and_its_table(store, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CNNLAB_DATA", str(store))
+    out = tmp_path / "bench.json"
+    assert main(["speech", "benchmark", "--models", "dnn", "--folds", "speakers", "--speakers", "ann", "--epochs", "1",
+                 "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert [(r["model"], r["split"], r["params"]) for r in doc["runs"]] == [("dnn", "speaker:ann", 31978)]
+    table = capsys.readouterr().out
+    acc = 100 * doc["runs"][0]["test_accuracy"]
+    assert f"| speech_dnn | 31,978 | 0.03 M | — | {acc:.1f}% | ann {acc:.0f} |" in table
+    assert main(["speech", "benchmark", "--speakers", "zed", "--folds", "speakers"]) == 2
+    assert "`speakers` must be among ann, bob; got zed" in capsys.readouterr().err
