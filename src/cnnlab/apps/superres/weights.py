@@ -151,13 +151,14 @@ def export_run(run: str | Path, path: str | Path, *, command: str = "") -> Path:
     """Write a run's model as an SR weight file, with its data, training command and Set5 PSNR as provenance.
 
     Raises:
-        DataError: not an SR run folder (or Set5 missing for the PSNR record).
+        DataError: not an SR run folder. Without Set5 on this machine the PSNR record is left out.
     """
+    from cnnlab.apps.superres.data import data_root
     from cnnlab.apps.superres.protocol import evaluate
 
     sr = load_run(run)
     provenance = {"data": sr.meta.get("data", "?"), "command": command or f"cnnlab sr train (run {Path(run).name})",
                   "patch": sr.meta.get("patch", "?"), "n_train": sr.meta.get("n_train", "?")}
-    if sr.scale in (2, 3, 4):
+    if sr.scale in (2, 3, 4) and (data_root() / "Set5").is_dir():
         provenance[f"set5_x{sr.scale}_psnr"] = f"{evaluate(sr.model, sr.scale, with_ssim=False).mean('psnr'):.4f}"
     return save(sr.model, path, scale=sr.scale, channels=sr.channels, **provenance)
