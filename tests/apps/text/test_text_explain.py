@@ -23,14 +23,14 @@ def toy() -> TextCNN:
         m.embed.embedding.weight.copy_(torch.eye(len(VOCAB), dtype=torch.float64))
         m.embed.embedding.weight[0] = 0
         for k in (2, 3):
-            m.branch(k).conv.weight.zero_()
-            m.branch(k).conv.bias.zero_()
-        w2, w3 = m.branch(2).conv.weight, m.branch(3).conv.weight  # (maps, C, k)
+            m.conv(k).weight.zero_()
+            m.conv(k).bias.zero_()
+        w2, w3 = m.conv(2).weight, m.conv(3).weight  # (maps, C, k)
         w2[0, s["not"], 0] = w2[0, s["good"], 1] = 1.0
         w2[1, s["great"], 0] = w2[1, s["film"], 1] = 1.0
-        m.branch(2).conv.bias.copy_(torch.tensor([-1.0, -1.0]))
+        m.conv(2).bias.copy_(torch.tensor([-1.0, -1.0]))
         w3[0, s["was"], 0] = w3[0, s["not"], 1] = w3[0, s["good"], 2] = 1.0
-        m.branch(3).conv.bias[0] = -2.0
+        m.conv(3).bias[0] = -2.0
         m.classifier.weight.copy_(torch.tensor([[3.0, 0, 1, 0], [0, 2, 0, 0]]))
         m.classifier.bias.copy_(torch.tensor([0.0, 0.5]))
     return m

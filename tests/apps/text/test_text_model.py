@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from cnnlab import zoo
-from cnnlab.apps.text.model import MaxNorm, TextCNN, max_norm_
+from cnnlab.apps.text.model import TextCNN, max_norm_
+from cnnlab.apps.text.train import MaxNorm
 from cnnlab.errors import ConfigError
 
 
@@ -33,7 +34,7 @@ def test_parameter_counts_by_variant():
 def test_forward_any_length_and_kim_init():
     m = TextCNN(vocab_size=30, embed_dim=8, num_classes=3, maps=4)
     assert m(torch.randint(0, 30, (2, 5))).shape == (2, 3) and m(torch.randint(0, 30, (2, 40))).shape == (2, 3)
-    assert float(m.branch(3).conv.weight.detach().abs().max()) <= 0.01 and not m.classifier.weight.any()
+    assert float(m.conv(3).weight.detach().abs().max()) <= 0.01 and not m.classifier.weight.any()
     assert not m.embed.embedding.weight[0].any() and float(m.embed.embedding.weight.detach().abs().max()) <= 0.25
 
 
@@ -42,7 +43,7 @@ def test_multichannel_equals_sum_of_two_channel_convolutions():
     torch.manual_seed(1)
     m = TextCNN(vocab_size=20, embed_dim=4, variant="multichannel", windows=(2,), maps=3).double()
     ids = torch.randint(1, 20, (1, 7))
-    conv = m.branch(2).conv
+    conv = m.conv(2)
     w_dyn, w_sta = conv.weight[:, :4], conv.weight[:, 4:]  # (maps, D, k) each
     e_dyn = m.embed.embedding(ids).transpose(1, 2)
     e_sta = m.embed.embedding_static(ids).transpose(1, 2)
@@ -84,7 +85,7 @@ def test_max_norm_callback_holds_after_every_step():
         opt.zero_grad()
         torch.nn.functional.cross_entropy(m(x), y).backward()
         opt.step()
-        before.append(float(m.classifier.weight.norm(dim=1).max()))
+        before.append(float(m.classifier.weight.detach().norm(dim=1).max()))
         cb.on_step_end(state)
-        assert float(m.classifier.weight.norm(dim=1).max()) <= 3.0 + 1e-5
+        assert float(m.classifier.weight.detach().norm(dim=1).max()) <= 3.0 + 1e-5
     assert max(before) > 3.0  # the constraint had work to do

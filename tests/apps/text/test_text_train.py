@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from cnnlab.apps.text import train as T
-from cnnlab.apps.text.model import MaxNorm
+from cnnlab.apps.text.train import MaxNorm
+from cnnlab.train import Callback
 from cnnlab.apps.text.use import load_text_run
 from cnnlab.cli import app as cli_app
 from cnnlab.errors import ConfigError, DataError
@@ -119,9 +120,9 @@ def test_static_stays_frozen_nonstatic_moves_and_max_norm_every_step(toy_csv, tm
     ds = T._split(td, torch.cat(parts[1:]), parts[0], 0.1, 0, "toy")
     norms = []
 
-    class Record:
+    class Record(Callback):
         def on_step_end(self, state):
-            norms.append(float(state.model.classifier.weight.norm(dim=1).max()))
+            norms.append(float(state.model.classifier.weight.detach().norm(dim=1).max()))
 
     for variant in ("static", "nonstatic"):
         model, found = T.build_model(td, variant, vec, 50, seed=0)

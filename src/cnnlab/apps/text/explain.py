@@ -63,7 +63,7 @@ class TextExplanation:
 @torch.no_grad()
 def _forward_parts(model, ids: torch.Tensor):
     x = model.embed(ids)  # (1, C·D, L)
-    acts = {k: model.branch(k).relu(model.branch(k).conv(x))[0] for k in model.windows}  # k -> (maps, T)
+    acts = {k: a[0] for k, a in model.window_maps(x).items()}  # k -> (maps, T)
     return x, acts
 
 
@@ -126,14 +126,10 @@ def explain_ids(model, ids: Sequence[int], itos: Sequence[str], *, target: Optio
     return TextExplanation(tokens_all, t, r, probs.tolist(), margin, float(b[t] - b[r]), ngrams, gxi, occ)
 
 
-def _head(model, x: torch.Tensor) -> torch.Tensor:
-    return model.classifier(model.dropout(model.branches(x)))
-
-
 def _grad_x_input(model, x: torch.Tensor, t: int, r: int) -> List[float]:
     x = x.detach().clone().requires_grad_(True)  # (1, C·D, L)
     with torch.enable_grad():
-        out = _head(model, x)[0]
+        out = model.head(x)[0]
         (out[t] - out[r]).backward()
     return (x.grad * x).sum(dim=1)[0].tolist()  # (1, C·D, L) -> (L,)
 

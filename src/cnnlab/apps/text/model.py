@@ -1,8 +1,9 @@
 """TextCNN (Kim 2014, "Convolutional Neural Networks for Sentence Classification"), registered as ``textcnn``.
 
-Token ids (N, L) -> ``embed`` (one or two embedding channels, (N, C·D, L)) -> one branch per window size k
-(``Conv1d(C·D, maps, k)`` -> ReLU -> max over time, (N, maps)) -> concatenation (N, maps·windows) ->
-``dropout`` (0.5) -> ``classifier`` (dense). Each filter covers whole embedding vectors and slides along the
+Token ids (N, L) -> ``embed`` (one or two embedding channels, (N, C·D, L)) -> ``head``, a Keras-style
+:class:`~cnnlab.layers.Sequential`: ``Concatenate`` of one branch per window size k (``Conv1D(maps, k,
+activation="relu")`` -> ``GlobalMaxPooling1D``, i.e. max over time) -> ``Flatten`` (N, maps·windows) ->
+``Dropout(0.5)`` -> ``Dense`` (``classifier``). Each filter covers whole embedding vectors and slides along the
 sentence only: a 1-D convolution.
 
 Variants (Kim's table):
@@ -15,25 +16,26 @@ Variants (Kim's table):
 
 Kim's initialisation: filters uniform in ±0.01, zero biases, zero output weights, embeddings uniform in
 ±0.25 with ``<pad>`` (id 0) at zero and never updated (``padding_idx``). Kim's regulariser, an L2 max-norm
-of 3 on each output unit's weight vector after every step, is :func:`max_norm_` / :class:`MaxNorm`.
+of 3 on each output unit's weight vector after every step, is :func:`max_norm_` (applied by the training
+callback :class:`cnnlab.apps.text.train.MaxNorm`).
 
-The pooling is ``nn.AdaptiveMaxPool1d(1)`` + ``nn.Flatten`` (Keras ``GlobalMaxPooling1D``'s semantics), so
-``cnnlab summary textcnn`` lists every stage with its shape, parameters and MACs.
+The embedding stays a small torch module (the builder's ``Embedding`` has no frozen or second channel and
+no ``padding_idx``); everything after it is built by the Keras-style builder, so ``cnnlab summary textcnn``
+lists every stage with its shape, parameters and MACs.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Sequence, Tuple
 
 import torch
 from torch import nn
 
-from cnnlab.blocks import Branches
 from cnnlab.errors import ConfigError
+from cnnlab.layers import Concatenate, Conv1D, Dense, Dropout, Flatten, GlobalMaxPooling1D, Sequential
 from cnnlab.zoo.registry import register
 
-__all__ = ["TextCNN", "TextEmbedding", "VARIANTS", "max_norm_", "MaxNorm"]
+__all__ = ["TextCNN", "TextEmbedding", "VARIANTS", "max_norm_"]
 
 VARIANTS = ("rand", "static", "nonstatic", "multichannel")
 
@@ -93,8 +95,8 @@ class TextCNN(nn.Module):
                 raise ConfigError(f"`{name}` must be a positive int; got {value!r} (textcnn)")
         if int(num_classes) < 2:
             raise ConfigError(f"`num_classes` must be ≥ 2; got {num_classes!r} (textcnn)")
-        if not windows or min(windows) < 1:
-            raise ConfigError(f"`windows` must be positive ints like (3, 4, 5); got {windows!r} (textcnn)")
+        if not windows or min(windows) < 1 or len(set(windows)) != len(windows):
+            raise ConfigError(f"`windows` must be distinct positive ints like (3, 4, 5); got {windows!r} (textcnn)")
         if len(tuple(input_shape)) != 1 or int(tuple(input_shape)[0]) < max(windows):
             raise ConfigError(f"`input_shape` must be (L,) with L ≥ the widest window {max(windows)}; "
                               f"got {tuple(input_shape)!r} (textcnn)")
@@ -105,15 +107,26 @@ class TextCNN(nn.Module):
         self.embed = TextEmbedding(vocab_size, embed_dim, frozen=variant == "static",
                                    multichannel=variant == "multichannel")
         channels = self.embed.channels * embed_dim
-        if len(set(windows)) != len(windows):
-            raise ConfigError(f"`windows` must be distinct; got {windows!r} (textcnn)")
-        self.branches = Branches({
-            f"k{k}": nn.Sequential(OrderedDict(conv=nn.Conv1d(channels, maps, k), relu=nn.ReLU(),
-                                               pool=nn.AdaptiveMaxPool1d(1), flatten=nn.Flatten()))
-            for k in windows})
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(maps * len(windows), num_classes)
+        # the part the Keras-style builder describes: Conv1D windows -> GlobalMaxPooling1D, concatenated, dense
+        self.head = Sequential([
+            Concatenate([[Conv1D(maps, k, activation="relu", name=f"conv{k}"),
+                          GlobalMaxPooling1D(keepdims=True, name=f"pool{k}")] for k in windows], name="windows"),
+            Flatten(name="flatten"), Dropout(dropout, name="dropout"), Dense(num_classes, name="classifier"),
+        ], input_shape=(channels, self.input_shape[0]))
         self.reset_parameters()
+
+    @property
+    def classifier(self) -> nn.Linear:
+        """The output layer (its rows are what the max-norm constraint bounds)."""
+        return self.head.classifier
+
+    def conv(self, k: int) -> nn.Conv1d:
+        """The convolution of window ``k``."""
+        return getattr(getattr(self.head.windows, f"branch{self.windows.index(k) + 1}"), f"conv{k}")
+
+    def window_maps(self, x: torch.Tensor) -> dict:
+        """``{k: relu(conv_k(x))}`` for embedded input ``x`` (N, C·D, L): the maps before max-over-time, (N, maps, T)."""
+        return {k: torch.relu(self.conv(k)(x)) for k in self.windows}
 
     def reset_parameters(self) -> None:
         """Kim's initialisation (see the module docstring); a no-op on the meta device."""
@@ -123,9 +136,9 @@ class TextCNN(nn.Module):
             for table in self.embed.tables():
                 table.weight.uniform_(-0.25, 0.25)
                 table.weight[0] = 0.0
-            for branch in self.branches.children():
-                branch.conv.weight.uniform_(-0.01, 0.01)
-                branch.conv.bias.zero_()
+            for k in self.windows:
+                self.conv(k).weight.uniform_(-0.01, 0.01)
+                self.conv(k).bias.zero_()
             self.classifier.weight.zero_()
             self.classifier.bias.zero_()
 
@@ -140,14 +153,10 @@ class TextCNN(nn.Module):
 
     def features(self, ids: torch.Tensor) -> torch.Tensor:
         """The pooled features (N, maps·windows) before dropout."""
-        return self.branches(self.embed(ids))  # (N, C·D, L) -> windows × (N, maps) -> (N, maps·windows)
-
-    def branch(self, k: int) -> nn.Sequential:
-        """The ``conv -> relu -> pool -> flatten`` stack of window ``k``."""
-        return getattr(self.branches, f"k{k}")
+        return self.head.flatten(self.head.windows(self.embed(ids)))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.dropout(self.features(ids)))
+        return self.head(self.embed(ids))
 
 
 def max_norm_(model: nn.Module, limit: float | None = None) -> float:
@@ -163,18 +172,6 @@ def max_norm_(model: nn.Module, limit: float | None = None) -> float:
     with torch.no_grad():
         weight.renorm_(2, 0, limit)  # rows with norm > limit scaled to limit
         return float(weight.norm(dim=1).max())
-
-
-class MaxNorm:
-    """A training callback applying :func:`max_norm_` after every optimiser step (``on_step_end``)."""
-
-    def __init__(self, limit: float = 3.0):
-        self.limit = float(limit)
-
-    def on_step_end(self, state) -> None:
-        model = state.model
-        model = getattr(model, "module", model)  # DDP wraps the model
-        max_norm_(model, self.limit)
 
 
 @register("textcnn", (64,), "TextCNN (Kim 2014): embedding, Conv1D windows 3/4/5 x 100, max-over-time, dense")

@@ -27,11 +27,12 @@ from typing import Callable, Dict, List, Optional
 import torch
 
 from cnnlab.apps.text.corpora import Corpus, load_corpus
-from cnnlab.apps.text.model import VARIANTS, MaxNorm, TextCNN
+from cnnlab.apps.text.model import VARIANTS, max_norm_
 from cnnlab.apps.text.vocab import Vocab, pad
 from cnnlab.errors import ConfigError, DataError
+from cnnlab.train.callbacks import Callback
 
-__all__ = ["TextData", "prepare", "fold_indices", "train", "train_one", "KIM_OPTIONS", "TEXT_FILE", "CV_FILE"]
+__all__ = ["MaxNorm", "TextData", "prepare", "fold_indices", "train", "train_one", "KIM_OPTIONS", "TEXT_FILE", "CV_FILE"]
 
 TEXT_FILE = "text.json"
 CV_FILE = "cv.json"
@@ -39,6 +40,17 @@ WINDOWS = (3, 4, 5)
 #: Kim's optimisation recipe (fit options); ``patience`` shortens the 25 epochs when validation stalls.
 KIM_OPTIONS = dict(epochs=25, batch_size=50, optimizer="adadelta", lr=1.0, monitor="val_accuracy",
                    restore_best_weights=True, patience=5, precision="fp32", layout="nchw")
+
+
+class MaxNorm(Callback):
+    """Kim's constraint as a :func:`cnnlab.fit` callback: :func:`max_norm_` after every optimiser step."""
+
+    def __init__(self, limit: float = 3.0):
+        self.limit = float(limit)
+
+    def on_step_end(self, state) -> None:
+        model = state.model
+        max_norm_(getattr(model, "module", model), self.limit)  # DDP wraps the model
 
 
 @dataclass
