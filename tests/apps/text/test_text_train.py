@@ -135,3 +135,16 @@ def test_static_stays_frozen_nonstatic_moves_and_max_norm_every_step(toy_csv, tm
     assert len(norms) == 2 * 2 * 4 and max(norms) <= 3.0 + 1e-5
     with pytest.raises(ConfigError, match="CNN-static needs pretrained vectors: pass --vectors glove50"):
         T.build_model(td, "static", None, 50, seed=0)
+
+
+def test_report_of_a_text_run(toy_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    T.train(str(toy_csv), variant="rand", out=out, text_column="sentence", label_column="sentiment", embed_dim=8,
+            progress=False, **FAST)
+    assert cli_app.main(["report", str(out)]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    meta = json.loads((out / "text.json").read_text())
+    assert len(meta["test_indices"]) == 24
+    assert "Accuracy on 24 test sentences" in page and "confusion matrix" in page and "Training curves" in page
+    assert page.count("top n-grams") == 4 and "head.windows.branch1.conv3" in page
+    assert "data:image/png;base64," in page

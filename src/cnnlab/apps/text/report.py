@@ -1,6 +1,9 @@
-"""Rendering text explanations: a plain-text block for the CLI and an HTML fragment for the run report.
+"""Text explanations rendered for the CLI (plain text) and the HTML report of a text run.
 
-Pure functions over :class:`~cnnlab.apps.text.explain.TextExplanation` records (no torch).
+:func:`render_explanation` and :func:`explanation_html` are pure functions over
+:class:`~cnnlab.apps.text.explain.TextExplanation` records; :func:`write_text_report` is the report of a text
+run folder (``cnnlab report RUN`` calls it through ``cnnlab.apps.RUN_REPORTS``), built from the report
+package's own pieces (summary, learning curves, confusion matrix) plus the sentence explanations.
 """
 
 from __future__ import annotations
@@ -8,7 +11,9 @@ from __future__ import annotations
 import html
 from typing import List, Sequence
 
-__all__ = ["render_explanation", "explanation_html"]
+from cnnlab.errors import DataError
+
+__all__ = ["render_explanation", "explanation_html", "write_text_report"]
 
 
 def _sentence(e) -> List[int]:
@@ -49,3 +54,81 @@ def explanation_html(e, classes: Sequence[str], true_label: str | None = None) -
     grams = "; ".join(f"{k}: “{html.escape(' '.join(h[0].tokens))}” {h[0].contribution:+.2f}"
                       for k, h in e.ngrams.items() if h)
     return f"<p>{head}<br>{words}<br><small>top n-grams — {grams}</small></p>"
+
+
+def _examples(y, pred, n: int) -> list:
+    """Up to ``n`` test sentences to explain: correct ones taking the classes in turn, and up to two mistakes."""
+    by_class = {}
+    for i, (t, p) in enumerate(zip(y, pred)):
+        if t == p:
+            by_class.setdefault(t, []).append(i)
+    correct = [i for group in zip(*by_class.values()) for i in group] if by_class else []
+    correct += sorted(set(i for v in by_class.values() for i in v) - set(correct))
+    wrong = [i for i, (t, p) in enumerate(zip(y, pred)) if t != p]
+    chosen = correct[: max(0, n - min(2, len(wrong)))] + wrong[:2]
+    rest = [i for i in correct + wrong if i not in chosen]
+    return (chosen + rest)[:n]
+
+
+def write_text_report(run_dir, *, out=None, n_examples: int = 6, **_ignored) -> "Path":
+    """``report.html`` of a text run: summary, learning curves, test accuracy with the confusion matrix, and
+    explanations (n-grams, word shading) of a few test sentences. Returns the written path.
+
+    Raises:
+        DataError: not a text run, or its corpus is no longer available (the message says how to get it).
+    """
+    from pathlib import Path
+
+    import torch
+
+    from cnnlab import explain as cx
+    from cnnlab.apps.text.train import prepare
+    from cnnlab.apps.text.use import load_text_run
+    from cnnlab.io import write_text
+    from cnnlab.report import figures, sections as S
+    from cnnlab.report.html import Figure, Section, page, table_html
+    from cnnlab.train.history import History
+
+    tm = load_text_run(run_dir)
+    meta = tm.meta
+    td = prepare(meta["data"], text_column=meta.get("text_column", "text"),
+                 label_column=meta.get("label_column", "label"))
+    idx = torch.as_tensor(meta.get("test_indices") or [], dtype=torch.long)
+    if not len(idx):
+        raise DataError(f"text run `{run_dir}` records no test sentences; retrain it with this cnnlab")
+    if td.x.shape[1] != tm.model.input_shape[0] or len(td.vocab) != len(tm.vocab):
+        raise DataError(f"`{meta['data']}` changed since run `{run_dir}` was trained (vocabulary or length differ)")
+    x, y = td.x[idx], td.y[idx]
+    with torch.no_grad():
+        pred = torch.cat([tm.model(x[i:i + 500]).argmax(1) for i in range(0, len(x), 500)])
+    cm = cx.confusion_matrix(y, pred, len(tm.classes))
+    acc = float((pred == y).float().mean())
+    history = History.read(Path(run_dir)).records
+    summ = S.summary_section(tm.model, tuple(tm.model.input_shape))
+    ev = Section("evaluation", "Test accuracy and confusion matrix")
+    ev.add(f"<p>Accuracy on {len(y)} test sentences: <b>{acc:.2%}</b></p>")
+    ev.add(Figure(figures.confusion_figure(cm.numpy(), tm.classes), "confusion matrix (rows: true class)"))
+    ev.add(table_html(["class", "test sentences", "recall"],
+                      [[c, int(cm[i].sum()), f"{float(cm[i, i]) / max(1, int(cm[i].sum())):.2%}"]
+                       for i, c in enumerate(tm.classes)]))
+    ex = Section("explanations", "Why: the n-gram each window picked, and each word's occlusion score")
+    ex.add('<p class="note">Words are shaded by how much the margin of the predicted class drops without them '
+           "(green supports the decision, red opposes it); the n-gram per window is the top feature map's pick "
+           "(max-over-time position) with its contribution feature × weight difference.</p>")
+    for i in _examples(y.tolist(), pred.tolist(), n_examples):
+        e = explain_ids_row(tm, x[i])
+        ex.add(explanation_html(e, tm.classes, true_label=tm.classes[int(y[i])]))
+    title = f"cnnlab text report: {Path(run_dir).name}"
+    subtitle = (f"TextCNN-{meta['variant']} · data {meta['data']} · vectors {meta.get('vectors') or 'random'} · "
+                f"{len(y)} test sentences")
+    text = page(title, subtitle, [summ, S.training_section(history), ev, ex])
+    path = Path(out) if out is not None else Path(run_dir) / "report.html"
+    write_text(path, text)
+    return path
+
+
+def explain_ids_row(tm, ids):
+    """Explain one padded id row of a text run (pads past the sentence kept)."""
+    from cnnlab.apps.text.explain import explain_ids
+
+    return explain_ids(tm.model, ids.tolist(), tm.vocab.itos, top=1)

@@ -63,6 +63,7 @@ class TextData:
     y: torch.Tensor  # (N,) int64
     edge: int
     max_len: int
+    columns: tuple = ("text", "label")
 
     @property
     def classes(self) -> List[str]:
@@ -83,7 +84,8 @@ def prepare(data: str, *, text_column: str = "text", label_column: str = "label"
     edge = max(windows) - 1
     max_len = max(len(t) for t in corpus.tokens)
     x = pad([vocab.encode(t) for t in corpus.tokens], length=max_len, edge=edge)
-    return TextData(corpus, vocab, x, torch.tensor(corpus.labels, dtype=torch.long), edge, max_len)
+    return TextData(corpus, vocab, x, torch.tensor(corpus.labels, dtype=torch.long), edge, max_len,
+                    (text_column, label_column))
 
 
 def fold_indices(n: int, k: int, seed: int = 0) -> List[torch.Tensor]:
@@ -105,10 +107,13 @@ def _split(td: TextData, train_idx: torch.Tensor, test_idx: torch.Tensor, val_fr
                         classes=td.classes, name=name)
 
 
-def _meta(td: TextData, data: str, variant: str, vectors: Optional[str], embed_dim: int, found: int) -> dict:
-    return {"data": data, "variant": variant, "vectors": vectors, "embed_dim": embed_dim, "edge": td.edge,
+def _meta(td: TextData, data: str, variant: str, vectors: Optional[str], embed_dim: int, found: int,
+          test_indices: List[int], seed: int) -> dict:
+    if data not in ("mr", "rt"):
+        data = str(Path(data).resolve())
+    return {"data": data, "text_column": td.columns[0], "label_column": td.columns[1], "variant": variant, "vectors": vectors, "embed_dim": embed_dim, "edge": td.edge,
             "max_len": td.max_len, "windows": list(WINDOWS), "classes": td.classes, "clean": "kim",
-            "pretrained_words": found, "vocab": td.vocab.to_json()}
+            "pretrained_words": found, "seed": seed, "test_indices": test_indices, "vocab": td.vocab.to_json()}
 
 
 def build_model(td: TextData, variant: str, vectors, embed_dim: int, seed: int):
@@ -129,7 +134,8 @@ def build_model(td: TextData, variant: str, vectors, embed_dim: int, seed: int):
 
 
 def train_one(td: TextData, ds, *, data: str, variant: str, vectors, vectors_name: Optional[str], embed_dim: int,
-              out: Path, seed: int, options: dict, progress: bool, resume: bool = False) -> dict:
+              out: Path, seed: int, options: dict, progress: bool, resume: bool = False,
+              test_indices: Optional[List[int]] = None) -> dict:
     """Train one run into ``out`` (continue it from its checkpoint when ``resume``) and test it on ``ds``."""
     from cnnlab import fit
     from cnnlab.io import write_json
@@ -140,7 +146,7 @@ def train_one(td: TextData, ds, *, data: str, variant: str, vectors, vectors_nam
     start = time.perf_counter()
     resume = out if resume and (out / "checkpoint.pt").is_file() else None
     opts = {**KIM_OPTIONS, **options, "seed": seed} if resume is None else {}  # a resume uses the stored options
-    write_json(out / TEXT_FILE, _meta(td, data, variant, vectors_name, embed_dim, found))
+    write_json(out / TEXT_FILE, _meta(td, data, variant, vectors_name, embed_dim, found, list(test_indices or []), seed))
     history = fit(model, ds, out=None if resume else out, resume=resume, callbacks=[MaxNorm(model.max_norm)],
                   progress=progress, **opts)
     seconds = time.perf_counter() - start
@@ -205,7 +211,7 @@ def train(data: str = "mr", *, variant: str = "rand", vectors: Optional[str] = "
     if folds is None:
         test_idx, train_idx = _single_split(len(td.y), test_fraction, seed)
         ds = _split(td, train_idx, test_idx, val_fraction, seed, f"{td.corpus.name}")
-        result = train_one(td, ds, out=out, seed=seed, resume=resume, **common)
+        result = train_one(td, ds, out=out, seed=seed, resume=resume, test_indices=test_idx.tolist(), **common)
         return {"data": data, "variant": variant, "vectors": vectors_name, **result}
     parts = fold_indices(len(td.y), folds, seed)
     cv_path = out / CV_FILE
@@ -222,7 +228,8 @@ def train(data: str = "mr", *, variant: str = "rand", vectors: Optional[str] = "
             continue
         train_idx = torch.cat([p for j, p in enumerate(parts, start=1) if j != f])
         ds = _split(td, train_idx, test_idx, val_fraction, seed + f, f"{td.corpus.name}-fold{f}")
-        result = train_one(td, ds, out=out / f"fold{f:02d}", seed=seed + f, resume=True, **common)
+        result = train_one(td, ds, out=out / f"fold{f:02d}", seed=seed + f, resume=True,
+                           test_indices=test_idx.tolist(), **common)
         done[f] = {"fold": f, **result}
         summary = _cv_summary(data, variant, vectors_name, int(folds), dim, done)
         write_json(cv_path, summary)
