@@ -36,6 +36,8 @@ def train_command(
     text_column: str = typer.Option("text", "--text-column", help="sentence column of a CSV/TSV"),
     label_column: str = typer.Option("label", "--label-column", help="label column of a CSV/TSV"),
     resume: bool = typer.Option(False, "--resume", help="continue an interrupted run in --out"),
+    rescale: bool = typer.Option(True, "--rescale/--no-rescale",
+                                 help="scale pretrained vectors to Kim's init spread (std 0.25/√3)"),
     format: str = typer.Option("text", "--format", "-f", help="text or json"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or epoch lines"),
 ) -> None:
@@ -48,7 +50,7 @@ def train_command(
     options = {k: v for k, v in dict(epochs=epochs, batch_size=batch_size, patience=patience).items()
                if v is not None}
     result = train(data, variant=variant, vectors=vectors, out=out, folds=folds, embed_dim=embed_dim, seed=seed,
-                   text_column=text_column, label_column=label_column, progress=not quiet, resume=resume,
+                   text_column=text_column, label_column=label_column, progress=not quiet, resume=resume, rescale=rescale,
                    log=None if format == "json" else typer.echo, **options)
     if format == "json":
         typer.echo(json.dumps(result))
@@ -114,6 +116,7 @@ def benchmark_command(
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="epochs [25]"),
     patience: Optional[int] = typer.Option(None, "--patience", help="early stopping on val accuracy [5]"),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads [torch's default]"),
+    embed_dim: Optional[int] = typer.Option(None, "--embed-dim", help="embedding size [the vectors', 50 for rand]"),
     seed: int = typer.Option(0, "--seed", help="seed"),
     format: str = typer.Option("text", "--format", "-f", help="text or json (markdown table in text)"),
 ) -> None:
@@ -125,6 +128,6 @@ def benchmark_command(
     _check_format(format)
     options = {k: v for k, v in dict(epochs=epochs, patience=patience).items() if v is not None}
     result = run_benchmark(variants=[v.strip() for v in variants.split(",") if v.strip()], folds=folds,
-                           vectors=vectors, out=out, threads=threads, seed=seed,
+                           vectors=vectors, out=out, threads=threads, seed=seed, embed_dim=embed_dim,
                            log=None if format == "json" else typer.echo, **options)
     typer.echo(json.dumps(result) if format == "json" else render_table(result))

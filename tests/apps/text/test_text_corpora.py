@@ -107,13 +107,20 @@ def test_embedding_matrix_kim_style(tmp_path):
     _write_formats(tmp_path)
     v = Vocab(["good", "film", "zzz"])
     vecs = vectors.read_vectors_file(tmp_path / "glove.txt", words=v.itos)
+    known = np.stack([WORDS["good"], WORDS["film"]])
+    # default: the pretrained vectors take the spread of Kim's uniform(-0.25, 0.25); unknown words use it
     weight, found = vectors.embedding_matrix(v, vecs, 3, seed=0)
+    factor = 0.25 / np.sqrt(3) / known.std()
     assert found == 2 and weight.shape == (5, 3)
     assert torch.equal(weight[0], torch.zeros(3))
-    assert torch.equal(weight[2], torch.tensor(WORDS["good"])) and torch.equal(weight[3], torch.tensor(WORDS["film"]))
-    known = np.stack([WORDS["good"], WORDS["film"]])
-    bound = np.sqrt(3) * known.std()  # uniform rows get the pretrained variance
-    assert float(weight[[1, 4]].abs().max()) <= bound
+    torch.testing.assert_close(weight[2], torch.tensor(WORDS["good"]) * float(factor))
+    torch.testing.assert_close(weight[3], torch.tensor(WORDS["film"]) * float(factor))
+    assert float(weight[2:4].std(unbiased=False)) == pytest.approx(0.25 / np.sqrt(3), rel=1e-5)
+    assert float(weight[[1, 4]].abs().max()) <= 0.25
+    # rescale=False keeps the vectors and matches the uniform bound to their variance instead
+    kept, _ = vectors.embedding_matrix(v, vecs, 3, seed=0, rescale=False)
+    assert torch.equal(kept[2], torch.tensor(WORDS["good"]))
+    assert float(kept[[1, 4]].abs().max()) <= np.sqrt(3) * known.std()
     rand, none = vectors.embedding_matrix(v, None, 4, seed=1)
     assert none == 0 and float(rand[1:].abs().max()) <= 0.25 and torch.equal(rand[0], torch.zeros(4))
     with pytest.raises(DataError, match="the vectors have 3 dimensions; the model was asked for 4"):

@@ -28,6 +28,7 @@ import torch
 
 from cnnlab.apps.text.corpora import Corpus, load_corpus
 from cnnlab.apps.text.model import VARIANTS, max_norm_
+from cnnlab.apps.text.vectors import embedding_matrix
 from cnnlab.apps.text.vocab import Vocab, pad
 from cnnlab.errors import ConfigError, DataError
 from cnnlab.train.callbacks import Callback
@@ -116,10 +117,9 @@ def _meta(td: TextData, data: str, variant: str, vectors: Optional[str], embed_d
             "pretrained_words": found, "seed": seed, "test_indices": test_indices, "vocab": td.vocab.to_json()}
 
 
-def build_model(td: TextData, variant: str, vectors, embed_dim: int, seed: int):
+def build_model(td: TextData, variant: str, vectors, embed_dim: int, seed: int, rescale: bool = True):
     """A TextCNN for ``td`` with Kim's init, pretrained rows copied in; returns ``(model, found)``."""
     from cnnlab import zoo
-    from cnnlab.apps.text.vectors import embedding_matrix
 
     if variant not in VARIANTS:
         raise ConfigError(f"`variant` must be one of {', '.join(VARIANTS)}; got {variant!r}")
@@ -128,34 +128,35 @@ def build_model(td: TextData, variant: str, vectors, embed_dim: int, seed: int):
     torch.manual_seed(seed)
     model = zoo.create("textcnn", vocab_size=len(td.vocab), embed_dim=embed_dim, num_classes=len(td.classes),
                        variant=variant, windows=WINDOWS, input_shape=(td.x.shape[1],))
-    weight, found = embedding_matrix(td.vocab, vectors if variant != "rand" else None, embed_dim, seed=seed)
+    weight, found = embedding_matrix(td.vocab, vectors if variant != "rand" else None, embed_dim, seed=seed,
+                                     rescale=rescale)
     model.load_vectors(weight)
     return model, found
 
 
 def train_one(td: TextData, ds, *, data: str, variant: str, vectors, vectors_name: Optional[str], embed_dim: int,
               out: Path, seed: int, options: dict, progress: bool, resume: bool = False,
-              test_indices: Optional[List[int]] = None) -> dict:
+              test_indices: Optional[List[int]] = None, rescale: bool = True) -> dict:
     """Train one run into ``out`` (continue it from its checkpoint when ``resume``) and test it on ``ds``."""
     from cnnlab import fit
     from cnnlab.io import write_json
     from cnnlab.train import evaluate, load_run
 
     out = Path(out)
-    model, found = build_model(td, variant, vectors, embed_dim, seed)
-    start = time.perf_counter()
+    model, found = build_model(td, variant, vectors, embed_dim, seed, rescale)
+    start, cpu = time.perf_counter(), time.process_time()
     resume = out if resume and (out / "checkpoint.pt").is_file() else None
     opts = {**KIM_OPTIONS, **options, "seed": seed} if resume is None else {}  # a resume uses the stored options
     write_json(out / TEXT_FILE, _meta(td, data, variant, vectors_name, embed_dim, found, list(test_indices or []), seed))
     history = fit(model, ds, out=None if resume else out, resume=resume, callbacks=[MaxNorm(model.max_norm)],
                   progress=progress, **opts)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     run = load_run(out)
     metrics = evaluate(run.model, ds, split="test") if len(ds.y_test) else {}
     val = [r.get("val_accuracy") for r in history.records if r.get("val_accuracy") is not None]
     return {"accuracy": metrics.get("accuracy"), "val_accuracy": max(val) if val else None,
             "epochs": len(history.records), "best_epoch": history.best_epoch, "seconds": round(seconds, 1),
-            "pretrained_words": found, "vocab_size": len(td.vocab) - 2, "out": str(out)}
+            "cpu_seconds": round(cpu, 1), "pretrained_words": found, "vocab_size": len(td.vocab) - 2, "out": str(out)}
 
 
 def _load_vectors(td: TextData, variant: str, vectors: Optional[str]):
@@ -169,7 +170,7 @@ def _load_vectors(td: TextData, variant: str, vectors: Optional[str]):
 def train(data: str = "mr", *, variant: str = "rand", vectors: Optional[str] = "glove50", out: str | Path,
           folds: Optional[int] = None, embed_dim: Optional[int] = None, seed: int = 0, val_fraction: float = 0.1,
           test_fraction: float = 0.1, text_column: str = "text", label_column: str = "label", progress: bool = True,
-          resume: bool = False, log: Optional[Callable[[str], None]] = None, **options) -> dict:
+          resume: bool = False, rescale: bool = True, log: Optional[Callable[[str], None]] = None, **options) -> dict:
     """Train a TextCNN on ``data``: one run (seeded train/val/test split) or ``folds``-fold cross-validation.
 
     Args:
@@ -181,6 +182,7 @@ def train(data: str = "mr", *, variant: str = "rand", vectors: Optional[str] = "
         embed_dim: D (default: the vectors' size, 50 for ``rand``).
         seed: seeds the split, the initialisation and the data order (fold f uses ``seed + f``).
         val_fraction: validation part carved from each training set; test_fraction: test part of a single run.
+        rescale: scale pretrained vectors to the spread of Kim's uniform init (see :func:`embedding_matrix`).
         resume: continue an interrupted single run from its checkpoint (cross-validation always skips finished
             folds and continues an interrupted one).
         log: called with one line per finished fold.
@@ -207,7 +209,7 @@ def train(data: str = "mr", *, variant: str = "rand", vectors: Optional[str] = "
     vectors_name = vectors if variant != "rand" else None
     out = Path(out)
     common = dict(data=data, variant=variant, vectors=vec, vectors_name=vectors_name, embed_dim=dim,
-                  options=options, progress=progress)
+                  options=options, progress=progress, rescale=rescale)
     if folds is None:
         test_idx, train_idx = _single_split(len(td.y), test_fraction, seed)
         ds = _split(td, train_idx, test_idx, val_fraction, seed, f"{td.corpus.name}")
@@ -254,4 +256,5 @@ def _cv_summary(data, variant, vectors, k, dim, done: Dict[int, dict]) -> dict:
     mean = sum(accs) / len(accs)
     std = math.sqrt(sum((a - mean) ** 2 for a in accs) / (len(accs) - 1)) if len(accs) > 1 else 0.0
     return {"data": data, "variant": variant, "vectors": vectors, "embed_dim": dim, "k": k, "completed": len(folds),
-            "mean": mean, "std": std, "seconds": round(sum(f["seconds"] for f in folds), 1), "folds": folds}
+            "mean": mean, "std": std, "seconds": round(sum(f["seconds"] for f in folds), 1),
+            "cpu_seconds": round(sum(f.get("cpu_seconds", 0.0) for f in folds), 1), "folds": folds}

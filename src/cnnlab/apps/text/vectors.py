@@ -7,9 +7,8 @@
   text (the same header, then ``word v1 .. vD`` lines) or GloVe text (no header); the format is detected.
 
 Only the words of the vocabulary are kept. :func:`embedding_matrix` builds the embedding table the way
-Kim's ``add_unknown_words`` does: known words get their vector, other words (and ``<unk>``) a uniform
-vector with the variance of the pretrained ones (Kim's 0.25 bound was chosen to match word2vec's), ``<pad>``
-zeros. Clean tokens ``\\(``, ``\\)``, ``\\?`` are looked up as ``(``, ``)``, ``?``.
+Kim's ``add_unknown_words`` does: known words get their (rescaled) vector, other words (and ``<unk>``) a
+uniform vector in ±0.25, ``<pad>`` zeros. Clean tokens ``\\(``, ``\\)``, ``\\?`` are looked up as ``(``, ``)``, ``?``.
 """
 
 from __future__ import annotations
@@ -183,14 +182,25 @@ def load_vectors(source: str, words: Optional[Iterable[str]] = None) -> Vectors:
     return read_vectors_file(source, words)
 
 
-def embedding_matrix(vocab: Vocab, vectors: Optional[Vectors], dim: int, seed: int = 0) -> tuple:
+KIM_BOUND = 0.25  # Kim's uniform(-0.25, 0.25) for words without a pretrained vector
+
+
+def embedding_matrix(vocab: Vocab, vectors: Optional[Vectors], dim: int, seed: int = 0, rescale: bool = True) -> tuple:
     """Kim's embedding table for ``vocab``: pretrained rows where known, uniform ones elsewhere, zero ``<pad>``.
+
+    Kim drew the vectors of unknown words from uniform(−0.25, 0.25), "so the unknown vectors have
+    (approximately) the same variance as pre-trained ones" (word2vec). GloVe 6B 50-d spreads about 4.4× wider
+    (std 0.64), so with ``rescale`` the pretrained vectors are multiplied by one constant that gives them the
+    standard deviation of Kim's uniform (0.25/√3): every word then lives on the scale Kim's initialisation,
+    Adadelta steps and max-norm were tuned for (cosine similarities are unchanged). Without ``rescale`` the
+    vectors are kept and the uniform bound is matched to their variance instead.
 
     Args:
         vocab: the vocabulary.
         vectors: pretrained vectors, or ``None`` for CNN-rand (every row uniform in ±0.25, as Kim).
         dim: D (must equal ``vectors.dim`` when given).
         seed: seed of the uniform rows.
+        rescale: scale the pretrained vectors to Kim's spread (default) instead of the reverse.
 
     Returns:
         ``(weight (V, D) float32 tensor, found)`` where ``found`` counts words with a pretrained vector.
@@ -199,20 +209,23 @@ def embedding_matrix(vocab: Vocab, vectors: Optional[Vectors], dim: int, seed: i
         DataError: ``dim`` differs from the vectors' size.
     """
     gen = torch.Generator().manual_seed(seed)
-    bound = 0.25
-    found = 0
+    bound, factor, found = KIM_BOUND, 1.0, 0
     if vectors is not None:
         if vectors.dim != dim:
             raise DataError(f"the vectors have {vectors.dim} dimensions; the model was asked for {dim}")
         known = [vectors.table[w] for w in vocab.itos[2:] if w in vectors.table]
         if known:
-            bound = float(np.sqrt(3.0) * np.stack(known).std())  # uniform(-a, a) has variance a²/3
+            std = float(np.stack(known).std())
+            if rescale and std > 0:
+                factor = KIM_BOUND / np.sqrt(3.0) / std
+            else:
+                bound = float(np.sqrt(3.0) * std)  # uniform(-a, a) has variance a²/3
     weight = (torch.rand(len(vocab), dim, generator=gen) * 2 - 1) * bound
     if vectors is not None:
         for i, w in enumerate(vocab.itos):
             vec = vectors.table.get(w)
             if vec is not None and i > 1:
-                weight[i] = torch.from_numpy(np.asarray(vec, dtype=np.float32))
+                weight[i] = torch.from_numpy(np.asarray(vec, dtype=np.float32)) * factor
                 found += 1
     weight[0] = 0.0
     return weight, found
