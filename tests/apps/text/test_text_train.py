@@ -148,3 +148,33 @@ def test_report_of_a_text_run(toy_csv, tmp_path, capsys):
     assert "Accuracy on 24 test sentences" in page and "confusion matrix" in page and "Training curves" in page
     assert page.count("top n-grams") == 4 and "head.windows.branch1.conv3" in page
     assert "data:image/png;base64," in page
+
+
+def test_cli_train_json_and_cv(toy_csv, tmp_path, capsys):
+    args = ["text", "train", "--data", str(toy_csv), "--text-column", "sentence", "--label-column", "sentiment",
+            "--embed-dim", "8", "--epochs", "1", "--patience", "0", "--quiet", "--format", "json"]
+    assert cli_app.main(args + ["--out", str(tmp_path / "one")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["variant"] == "rand" and doc["epochs"] == 1 and 0.0 <= doc["accuracy"] <= 1.0
+    assert cli_app.main(args[:-2] + ["--folds", "2", "--out", str(tmp_path / "cv")]) == 0
+    out = capsys.readouterr().out
+    assert "fold 2/2: test accuracy" in out and "rand on" in out and "2-fold CV:" in out
+    assert cli_app.main(args + ["--out", str(tmp_path / "x"), "--variant", "static", "--vectors", str(tmp_path / "no.vec")]) == 2
+    assert "vectors file" in capsys.readouterr().err
+    bad = ["text", "train", "--data", str(toy_csv), "--out", str(tmp_path / "y")]
+    assert cli_app.main(bad) == 2
+    assert capsys.readouterr().err == ("error: `toy.csv` has no column 'text' (columns: sentence, sentiment); "
+                                       "pass --text-column NAME\n")
+
+
+def test_benchmark_table_renders_kim_beside_ours():
+    from cnnlab.apps.text.benchmark import render_table
+
+    result = {"rows": [{"variant": "rand", "kim": 76.1, "mean": 76.4, "std": 1.23, "folds": [75.0, 77.8], "epochs": [5, 9],
+                        "seconds": 120.0, "cpu_seconds": 90.0, "embed_dim": 50, "vectors": None, "k": 2}],
+              "threads": 1, "cpu": "X (2 CPUs, AVX-512)", "load_before": [1.0, 2.0, 3.0], "load_after": [4.0, 5.0, 6.0],
+              "seconds": 120.0}
+    text = render_table(result)
+    assert "| CNN-rand | 76.1 | **76.40 ± 1.23** | 2 | random (50-d) | 5-9 | 2.0 min (1.5 min) |" in text
+    assert "1 torch thread(s) on X (2 CPUs, AVX-512); load average before/after: 1.0 2.0 3.0 / 4.0 5.0 6.0" in text
+    assert "- CNN-rand per fold: 75.00, 77.80" in text
