@@ -118,6 +118,7 @@ def benchmark_command(
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads [torch's default]"),
     embed_dim: Optional[int] = typer.Option(None, "--embed-dim", help="embedding size [the vectors', 50 for rand]"),
     seed: int = typer.Option(0, "--seed", help="seed"),
+    table_only: bool = typer.Option(False, "--table-only", help="train nothing: the table of the folds in --out"),
     format: str = typer.Option("text", "--format", "-f", help="text or json (markdown table in text)"),
 ) -> None:
     """Kim's MR table: the four variants with K-fold CV, ours (mean ± std) beside the paper's, time per variant."""
@@ -129,5 +130,6 @@ def benchmark_command(
     options = {k: v for k, v in dict(epochs=epochs, patience=patience).items() if v is not None}
     result = run_benchmark(variants=[v.strip() for v in variants.split(",") if v.strip()], folds=folds,
                            vectors=vectors, out=out, threads=threads, seed=seed, embed_dim=embed_dim,
+                           train_missing=not table_only,
                            log=None if format == "json" else typer.echo, **options)
     typer.echo(json.dumps(result) if format == "json" else render_table(result))

@@ -9,6 +9,7 @@ each fold's last call only), the torch thread count, the CPU and the load averag
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -46,9 +47,13 @@ def _history_seconds(folder: Path, cv: dict) -> float:
 
 
 def run_benchmark(*, variants: List[str], folds: int = 10, vectors: str = "glove50", out: str | Path,
-                  threads: Optional[int] = None, seed: int = 0, embed_dim: Optional[int] = None, log: Optional[Callable[[str], None]] = None,
-                  **options) -> dict:
-    """Cross-validate each variant on MR; returns ``{"rows": [...], "threads", "cpu", "load", "seconds"}``."""
+                  threads: Optional[int] = None, seed: int = 0, embed_dim: Optional[int] = None,
+                  log: Optional[Callable[[str], None]] = None, train_missing: bool = True, **options) -> dict:
+    """Cross-validate each variant on MR; returns ``{"rows": [...], "threads", "cpu", "load", "seconds"}``.
+
+    With ``train_missing=False`` nothing is trained: the rows come from the ``cv.json`` files already in
+    ``out`` (variants without one are left out; a row's ``completed`` says how many folds it has).
+    """
     import torch
 
     from cnnlab.apps.text.train import train
@@ -60,19 +65,32 @@ def run_benchmark(*, variants: List[str], folds: int = 10, vectors: str = "glove
     rows, start = [], time.perf_counter()
     for variant in variants:
         t0 = time.perf_counter()
-        cv = train("mr", variant=variant, vectors=vectors, out=out / variant, folds=folds, seed=seed, progress=False,
-                   embed_dim=embed_dim,
-                   log=(lambda line, v=variant: log(f"{v}: {line}")) if log else None, **options)
+        if not train_missing:
+            path = out / variant / "cv.json"
+            if not path.is_file():
+                continue
+            cv = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            cv = train("mr", variant=variant, vectors=vectors, out=out / variant, folds=folds, seed=seed, progress=False,
+                       embed_dim=embed_dim,
+                       log=(lambda line, v=variant: log(f"{v}: {line}")) if log else None, **options)
         rows.append({"variant": variant, "kim": KIM_MR.get(variant), "mean": 100 * cv["mean"], "std": 100 * cv["std"],
                      "folds": [100 * f["accuracy"] for f in cv["folds"]], "epochs": [f["epochs"] for f in cv["folds"]],
                      "seconds": _history_seconds(out / variant, cv), "cpu_seconds": cv.get("cpu_seconds", 0.0),
                      "seconds_this_call": round(time.perf_counter() - t0, 1),
-                     "embed_dim": cv["embed_dim"], "vectors": cv["vectors"], "k": cv["k"]})
+                     "embed_dim": cv["embed_dim"], "vectors": cv["vectors"], "k": cv["k"],
+                     "completed": cv.get("completed", len(cv["folds"]))})
         if log:
             log(f"{variant}: {rows[-1]['mean']:.2f} ± {rows[-1]['std']:.2f}  ({rows[-1]['seconds']:.0f} s)")
     return {"rows": rows, "threads": torch.get_num_threads(), "cpu": _cpu(), "load_before": list(load_before),
             "load_after": list(os.getloadavg()), "seconds": round(sum(r["seconds"] for r in rows), 1),
-            "wall_this_call": round(time.perf_counter() - start, 1), "options": options, "seed": seed}
+            "wall_this_call": round(time.perf_counter() - start, 1), "options": options, "seed": seed,
+            "table_only": not train_missing}
+
+
+def _folds(row: dict) -> str:
+    done = row.get("completed", row["k"])
+    return str(row["k"]) if done == row["k"] else f"{done} of {row['k']}"
 
 
 def render_table(result: dict) -> str:
@@ -83,7 +101,7 @@ def render_table(result: dict) -> str:
         vec = "random" if r["variant"] == "rand" else f"{r['vectors']}"
         ep = f"{min(r['epochs'])}-{max(r['epochs'])}" if r["epochs"] else "-"
         kim = f"{r['kim']:.1f}" if r["kim"] is not None else "-"
-        lines.append(f"| CNN-{r['variant']} | {kim} | **{r['mean']:.2f} ± {r['std']:.2f}** | {r['k']} | "
+        lines.append(f"| CNN-{r['variant']} | {kim} | **{r['mean']:.2f} ± {r['std']:.2f}** | {_folds(r)} | "
                      f"{vec} ({r['embed_dim']}-d) | {ep} | {r['seconds'] / 60:.1f} min ({r['cpu_seconds'] / 60:.1f} min) |")
     lines.append("")
     cpu = sum(r["cpu_seconds"] for r in result["rows"])
