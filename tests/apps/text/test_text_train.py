@@ -178,3 +178,16 @@ def test_benchmark_table_renders_kim_beside_ours():
     assert "| CNN-rand | 76.1 | **76.40 ± 1.23** | 2 | random (50-d) | 5-9 | 2.0 min (1.5 min) |" in text
     assert "1 torch thread(s) on X (2 CPUs, AVX-512); load average before/after: 1.0 2.0 3.0 / 4.0 5.0 6.0" in text
     assert "- CNN-rand per fold: 75.00, 77.80" in text
+
+
+def test_benchmark_table_only_reads_finished_folds(toy_csv, tmp_path):
+    from cnnlab.apps.text.benchmark import render_table, run_benchmark
+
+    cv = T.train(str(toy_csv), variant="rand", out=tmp_path / "bench" / "rand", folds=2, text_column="sentence",
+                 label_column="sentiment", embed_dim=8, progress=False, epochs=2, patience=0)
+    result = run_benchmark(variants=["rand", "static"], out=tmp_path / "bench", train_missing=False)
+    (row,) = result["rows"]  # static has no cv.json: left out, nothing trained
+    assert row["variant"] == "rand" and row["completed"] == 2 and row["mean"] == pytest.approx(100 * cv["mean"])
+    assert row["epochs"] == [2, 2] and row["seconds"] > 0
+    assert not (tmp_path / "bench" / "static").exists()
+    assert "(table read from the finished folds; no training in this call)" in render_table(result)

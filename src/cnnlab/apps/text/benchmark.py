@@ -105,7 +105,8 @@ def render_table(result: dict) -> str:
                      f"{vec} ({r['embed_dim']}-d) | {ep} | {r['seconds'] / 60:.1f} min ({r['cpu_seconds'] / 60:.1f} min) |")
     lines.append("")
     cpu = sum(r["cpu_seconds"] for r in result["rows"])
-    lines.append(f"Total training time {result['seconds'] / 60:.1f} min wall, {cpu / 60:.1f} min CPU, with {result['threads']} torch thread(s) on "
+    lines.append(f"Total training time {result['seconds'] / 60:.1f} min wall, {cpu / 60:.1f} min CPU, with "
+                 f"{result['threads']} torch thread(s) on "
                  f"{result['cpu']}; load average before/after: "
                  f"{' '.join(f'{v:.1f}' for v in result['load_before'])} / "
                  f"{' '.join(f'{v:.1f}' for v in result['load_after'])}.")

@@ -112,8 +112,9 @@ def _meta(td: TextData, data: str, variant: str, vectors: Optional[str], embed_d
           test_indices: List[int], seed: int) -> dict:
     if data not in ("mr", "rt"):
         data = str(Path(data).resolve())
-    return {"data": data, "text_column": td.columns[0], "label_column": td.columns[1], "variant": variant, "vectors": vectors, "embed_dim": embed_dim, "edge": td.edge,
-            "max_len": td.max_len, "windows": list(WINDOWS), "classes": td.classes, "clean": "kim",
+    return {"data": data, "text_column": td.columns[0], "label_column": td.columns[1], "variant": variant,
+            "vectors": vectors, "embed_dim": embed_dim, "edge": td.edge, "max_len": td.max_len,
+            "windows": list(WINDOWS), "classes": td.classes, "clean": "kim",
             "pretrained_words": found, "seed": seed, "test_indices": test_indices, "vocab": td.vocab.to_json()}
 
 
@@ -236,7 +237,8 @@ def train(data: str = "mr", *, variant: str = "rand", vectors: Optional[str] = "
         summary = _cv_summary(data, variant, vectors_name, int(folds), dim, done)
         write_json(cv_path, summary)
         if log is not None:
-            log(f"fold {f}/{folds}: test accuracy {100 * result['accuracy']:.2f}%  (val {100 * result['val_accuracy']:.2f}%, "
+            log(f"fold {f}/{folds}: test accuracy {100 * result['accuracy']:.2f}%  "
+                f"(val {100 * result['val_accuracy']:.2f}%, "
                 f"{result['epochs']} epochs, best {result['best_epoch']}, {result['seconds']:.0f} s)")
     summary = _cv_summary(data, variant, vectors_name, int(folds), dim, done)
     summary["seconds_this_call"] = round(time.perf_counter() - start, 1)
