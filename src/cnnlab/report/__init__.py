@@ -114,14 +114,10 @@ def write_report(run_dir, *, out=None, data=None, n_test: int | None = 2000, n_e
     Raises:
         DataError: not a run folder, or its dataset cannot be loaded.
     """
-    from cnnlab import apps
     from cnnlab.errors import DataError
     from cnnlab.io import write_text
     from cnnlab.train.runs import load_run
 
-    app_report = apps.run_report(run_dir)  # an application's run (text, ...) renders its own page
-    if app_report is not None and data is None:
-        return app_report(run_dir, out=out, n_examples=n_examples)
     run = load_run(run_dir)
     name = run.desc.get("zoo") if isinstance(run.desc, dict) and "zoo" in run.desc else type(run.model).__name__
     title = f"cnnlab report: {Path(run_dir).name}"

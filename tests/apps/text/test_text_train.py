@@ -22,8 +22,10 @@ def test_single_run_learns_and_predicts(toy_csv, tmp_path, capsys):
     r = T.train(str(toy_csv), variant="rand", out=out, text_column="sentence", label_column="sentiment",
                 embed_dim=16, progress=False, **FAST)
     assert r["accuracy"] >= 0.9 and r["epochs"] == 4
-    meta = json.loads((out / "text.json").read_text())
-    assert meta["classes"] == ["negative", "positive"] and meta["edge"] == 4 and meta["variant"] == "rand"
+    meta = json.loads((out / "config.json").read_text())["extra"]
+    assert meta["app"] == "text" and meta["classes"] == ["negative", "positive"] and meta["edge"] == 4
+    assert meta["variant"] == "rand" and len(meta["vocab"]["words"]) == len(T.prepare(
+        str(toy_csv), text_column="sentence", label_column="sentiment").vocab) - 2
     tm = load_text_run(out)
     rows = tm.predict(["a wonderful and funny film", "boring zzzunknown plot"])
     assert [r["label"] for r in rows] == ["positive", "negative"]
@@ -143,7 +145,7 @@ def test_report_of_a_text_run(toy_csv, tmp_path, capsys):
             progress=False, **FAST)
     assert cli_app.main(["report", str(out)]) == 0
     page = (out / "report.html").read_text(encoding="utf-8")
-    meta = json.loads((out / "text.json").read_text())
+    meta = json.loads((out / "config.json").read_text())["extra"]
     assert len(meta["test_indices"]) == 24
     assert "Accuracy on 24 test sentences" in page and "confusion matrix" in page and "Training curves" in page
     assert page.count("top n-grams") == 4 and "head.windows.branch1.conv3" in page

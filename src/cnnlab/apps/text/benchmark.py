@@ -104,6 +104,8 @@ def render_table(result: dict) -> str:
         lines.append(f"| CNN-{r['variant']} | {kim} | **{r['mean']:.2f} ± {r['std']:.2f}** | {_folds(r)} | "
                      f"{vec} ({r['embed_dim']}-d) | {ep} | {r['seconds'] / 60:.1f} min ({r['cpu_seconds'] / 60:.1f} min) |")
     lines.append("")
+    if result.get("table_only"):
+        lines.append("(table read from the finished folds; no training in this call)")
     cpu = sum(r["cpu_seconds"] for r in result["rows"])
     lines.append(f"Total training time {result['seconds'] / 60:.1f} min wall, {cpu / 60:.1f} min CPU, with "
                  f"{result['threads']} torch thread(s) on "

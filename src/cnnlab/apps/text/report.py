@@ -1,9 +1,9 @@
 """Text explanations rendered for the CLI (plain text) and the HTML report of a text run.
 
 :func:`render_explanation` and :func:`explanation_html` are pure functions over
-:class:`~cnnlab.apps.text.explain.TextExplanation` records; :func:`write_text_report` is the report of a text
-run folder (``cnnlab report RUN`` calls it through ``cnnlab.apps.RUN_REPORTS``), built from the report
-package's own pieces (summary, learning curves, confusion matrix) plus the sentence explanations.
+:class:`~cnnlab.apps.text.explain.TextExplanation` records; :func:`report_sections` gives the sections
+``cnnlab report RUN`` adds for a text run (``extra.app`` = ``text``) after the summary and the learning
+curves: test accuracy with the confusion matrix, and a few test sentences explained.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import List, Sequence
 
 from cnnlab.errors import DataError
 
-__all__ = ["render_explanation", "explanation_html", "write_text_report"]
+__all__ = ["render_explanation", "explanation_html", "report_sections"]
 
 
 def _sentence(e) -> List[int]:
@@ -70,41 +70,40 @@ def _examples(y, pred, n: int) -> list:
     return (chosen + rest)[:n]
 
 
-def write_text_report(run_dir, *, out=None, n_examples: int = 6, **_ignored) -> "Path":
-    """``report.html`` of a text run: summary, learning curves, test accuracy with the confusion matrix, and
-    explanations (n-grams, word shading) of a few test sentences. Returns the written path.
+def report_sections(run, *, data=None, n_test=None, n_examples: int = 4, **_options):
+    """The text sections of ``cnnlab report RUN`` (the report adds the summary and the learning curves).
+
+    Re-reads the run's corpus, takes its recorded test sentences, and returns ``(subtitle, [evaluation with the
+    confusion matrix, explanations of a few test sentences])``.
 
     Raises:
-        DataError: not a text run, or its corpus is no longer available (the message says how to get it).
+        DataError: the corpus changed or is missing (the message says how to get it).
     """
-    from pathlib import Path
-
     import torch
 
     from cnnlab import explain as cx
+    from cnnlab.apps.text.explain import explain_ids
     from cnnlab.apps.text.train import prepare
-    from cnnlab.apps.text.use import load_text_run
-    from cnnlab.io import write_text
-    from cnnlab.report import figures, sections as S
-    from cnnlab.report.html import Figure, Section, page, table_html
-    from cnnlab.train.history import History
+    from cnnlab.apps.text.use import from_run
+    from cnnlab.report import figures
+    from cnnlab.report.html import Figure, Section, table_html
 
-    tm = load_text_run(run_dir)
+    tm = from_run(run)
     meta = tm.meta
     td = prepare(meta["data"], text_column=meta.get("text_column", "text"),
                  label_column=meta.get("label_column", "label"))
     idx = torch.as_tensor(meta.get("test_indices") or [], dtype=torch.long)
+    if n_test:
+        idx = idx[:n_test]
     if not len(idx):
-        raise DataError(f"text run `{run_dir}` records no test sentences; retrain it with this cnnlab")
+        raise DataError(f"text run `{run.path}` records no test sentences")
     if td.x.shape[1] != tm.model.input_shape[0] or len(td.vocab) != len(tm.vocab):
-        raise DataError(f"`{meta['data']}` changed since run `{run_dir}` was trained (vocabulary or length differ)")
+        raise DataError(f"`{meta['data']}` changed since run `{run.path}` was trained (vocabulary or length differ)")
     x, y = td.x[idx], td.y[idx]
     with torch.no_grad():
         pred = torch.cat([tm.model(x[i:i + 500]).argmax(1) for i in range(0, len(x), 500)])
     cm = cx.confusion_matrix(y, pred, len(tm.classes))
     acc = float((pred == y).float().mean())
-    history = History.read(Path(run_dir)).records
-    summ = S.summary_section(tm.model, tuple(tm.model.input_shape))
     ev = Section("evaluation", "Test accuracy and confusion matrix")
     ev.add(f"<p>Accuracy on {len(y)} test sentences: <b>{acc:.2%}</b></p>")
     ev.add(Figure(figures.confusion_figure(cm.numpy(), tm.classes), "confusion matrix (rows: true class)"))
@@ -116,19 +115,8 @@ def write_text_report(run_dir, *, out=None, n_examples: int = 6, **_ignored) -> 
            "(green supports the decision, red opposes it); the n-gram per window is the top feature map's pick "
            "(max-over-time position) with its contribution feature × weight difference.</p>")
     for i in _examples(y.tolist(), pred.tolist(), n_examples):
-        e = explain_ids_row(tm, x[i])
+        e = explain_ids(tm.model, x[i].tolist(), tm.vocab.itos, top=1)
         ex.add(explanation_html(e, tm.classes, true_label=tm.classes[int(y[i])]))
-    title = f"cnnlab text report: {Path(run_dir).name}"
     subtitle = (f"TextCNN-{meta['variant']} · data {meta['data']} · vectors {meta.get('vectors') or 'random'} · "
                 f"{len(y)} test sentences")
-    text = page(title, subtitle, [summ, S.training_section(history), ev, ex])
-    path = Path(out) if out is not None else Path(run_dir) / "report.html"
-    write_text(path, text)
-    return path
-
-
-def explain_ids_row(tm, ids):
-    """Explain one padded id row of a text run (pads past the sentence kept)."""
-    from cnnlab.apps.text.explain import explain_ids
-
-    return explain_ids(tm.model, ids.tolist(), tm.vocab.itos, top=1)
+    return subtitle, [ev, ex]

@@ -9,7 +9,8 @@ As in Kim's ``process_data.py`` the vocabulary covers every sentence of the corp
 words that occur only in a test fold keep their initial vector (pretrained or random), and sentences are
 padded Kim's way (``max(windows) − 1`` pads in front, padded to the longest sentence).
 
-A text run folder is a fit run folder plus ``text.json`` (vocabulary, padding, variant, vectors, classes).
+A text run folder is a fit run folder whose ``config.json`` ``extra`` holds ``"app": "text"`` and the text facts
+(vocabulary, padding, variant, vectors, classes, test sentence indices).
 A cross-validation folder holds ``fold01/`` … ``foldKK/`` (each a text run folder) and ``cv.json`` (every
 fold's accuracy, mean ± std); running the same command again skips finished folds and resumes a fold that
 was interrupted.
@@ -33,9 +34,8 @@ from cnnlab.apps.text.vocab import Vocab, pad
 from cnnlab.errors import ConfigError, DataError
 from cnnlab.train.callbacks import Callback
 
-__all__ = ["MaxNorm", "TextData", "prepare", "fold_indices", "train", "train_one", "KIM_OPTIONS", "TEXT_FILE", "CV_FILE"]
+__all__ = ["MaxNorm", "TextData", "prepare", "fold_indices", "train", "train_one", "KIM_OPTIONS", "CV_FILE"]
 
-TEXT_FILE = "text.json"
 CV_FILE = "cv.json"
 WINDOWS = (3, 4, 5)
 #: Kim's optimisation recipe (fit options); ``patience`` shortens the 25 epochs when validation stalls.
@@ -140,7 +140,6 @@ def train_one(td: TextData, ds, *, data: str, variant: str, vectors, vectors_nam
               test_indices: Optional[List[int]] = None, rescale: bool = True) -> dict:
     """Train one run into ``out`` (continue it from its checkpoint when ``resume``) and test it on ``ds``."""
     from cnnlab import fit
-    from cnnlab.io import write_json
     from cnnlab.train import evaluate, load_run
 
     out = Path(out)
@@ -148,9 +147,9 @@ def train_one(td: TextData, ds, *, data: str, variant: str, vectors, vectors_nam
     start, cpu = time.perf_counter(), time.process_time()
     resume = out if resume and (out / "checkpoint.pt").is_file() else None
     opts = {**KIM_OPTIONS, **options, "seed": seed} if resume is None else {}  # a resume uses the stored options
-    write_json(out / TEXT_FILE, _meta(td, data, variant, vectors_name, embed_dim, found, list(test_indices or []), seed))
+    meta = _meta(td, data, variant, vectors_name, embed_dim, found, list(test_indices or []), seed)
     history = fit(model, ds, out=None if resume else out, resume=resume, callbacks=[MaxNorm(model.max_norm)],
-                  progress=progress, **opts)
+                  progress=progress, extra={"app": "text", **meta}, **opts)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     run = load_run(out)
     metrics = evaluate(run.model, ds, split="test") if len(ds.y_test) else {}

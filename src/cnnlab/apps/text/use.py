@@ -1,13 +1,13 @@
 """Using a trained text run: predict labels of sentences, explain one decision.
 
-A text run folder is what :func:`cnnlab.apps.text.train.train` writes (a fit run plus ``text.json``); the
-model comes from :func:`cnnlab.train.load_run`, the vocabulary and padding from ``text.json``. Sentences
+A text run folder is what :func:`cnnlab.apps.text.train.train` writes: a fit run whose ``config.json``
+``extra`` holds ``"app": "text"`` with the vocabulary and padding; the model comes from
+:func:`cnnlab.train.load_run`. Sentences
 go through Kim's ``clean_str``; words the vocabulary lacks become ``<unk>``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Sequence
@@ -16,11 +16,11 @@ import torch
 
 from cnnlab.apps.text.explain import TextExplanation, explain_ids
 from cnnlab.apps.text.tokenize import clean_str
-from cnnlab.apps.text.train import CV_FILE, TEXT_FILE
+from cnnlab.apps.text.train import CV_FILE
 from cnnlab.apps.text.vocab import Vocab, pad
 from cnnlab.errors import DataError
 
-__all__ = ["TextModel", "load_text_run"]
+__all__ = ["TextModel", "from_run", "load_text_run"]
 
 
 @dataclass
@@ -70,8 +70,36 @@ class TextModel:
         return explain_ids(self.model, ids, self.vocab.itos, top=top)
 
 
+def _text_meta(path: Path):
+    """The text facts of a run folder (``config.json`` ``extra`` with ``app`` = ``text``), or ``None``."""
+    from cnnlab.runfolder import is_run_folder, read_config
+
+    if not is_run_folder(path):
+        return None
+    extra = read_config(path).get("extra") or {}
+    return extra if extra.get("app") == "text" else None
+
+
+def from_run(run) -> TextModel:
+    """A :class:`TextModel` from a loaded text run (:func:`cnnlab.train.load_run`).
+
+    Raises:
+        DataError: the run is not a text run or its vocabulary is corrupt.
+    """
+    meta = run.extra if isinstance(run.extra, dict) and run.extra.get("app") == "text" else None
+    if meta is None:
+        raise DataError(f"`{run.path}` is not a text run; train one with: cnnlab text train --out {run.path}")
+    try:
+        vocab = Vocab.from_json(meta["vocab"])
+    except (KeyError, TypeError) as exc:
+        raise DataError(f"the vocabulary of text run `{run.path}` is corrupt ({exc})") from None
+    model = run.model.eval()
+    return TextModel(model, vocab, list(meta.get("classes") or run.classes), int(meta.get("edge", 4)), meta,
+                     Path(run.path))
+
+
 def load_text_run(path: str | Path) -> TextModel:
-    """Load a text run folder (``text.json`` + a fit run).
+    """Load a text run folder (a fit run whose ``config.json`` ``extra`` says ``"app": "text"``).
 
     Raises:
         DataError: not a text run, or a cross-validation folder (the message names a fold to pass instead).
@@ -79,18 +107,10 @@ def load_text_run(path: str | Path) -> TextModel:
     from cnnlab.train import load_run
 
     path = Path(path)
-    if (path / CV_FILE).is_file() and not (path / TEXT_FILE).is_file():
-        folds = sorted(p.name for p in path.glob("fold*") if (p / TEXT_FILE).is_file())
-        hint = f"e.g. {path / folds[0]}" if folds else "train one first"
+    if (path / CV_FILE).is_file() and _text_meta(path) is None:
+        folds = sorted(p.name for p in path.glob("fold*") if _text_meta(p) is not None)
+        hint = f"e.g. {path / folds[0]}" if folds else "none has finished yet"
         raise DataError(f"`{path}` is a cross-validation folder; pass one of its fold runs ({hint})")
-    meta_path = path / TEXT_FILE
-    if not meta_path.is_file():
-        raise DataError(f"`{path}` is not a text run (no {TEXT_FILE}); train one with: cnnlab text train --out {path}")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        vocab = Vocab.from_json(meta["vocab"])
-    except (json.JSONDecodeError, KeyError, UnicodeDecodeError) as exc:
-        raise DataError(f"`{meta_path}` is corrupt ({exc})") from None
-    run = load_run(path)
-    model = run.model.eval()
-    return TextModel(model, vocab, list(meta.get("classes") or run.classes), int(meta.get("edge", 4)), meta, path)
+    if _text_meta(path) is None:
+        raise DataError(f"`{path}` is not a text run; train one with: cnnlab text train --out {path}")
+    return from_run(load_run(path))
