@@ -147,7 +147,7 @@ def test_report_of_a_text_run(toy_csv, tmp_path, capsys):
     page = (out / "report.html").read_text(encoding="utf-8")
     meta = json.loads((out / "config.json").read_text())["extra"]
     assert len(meta["test_indices"]) == 24
-    assert "Accuracy on 24 test sentences" in page and "confusion matrix" in page and "Training curves" in page
+    assert "Accuracy on 24 test sentences" in page and "true \\ predicted" in page and "Training curves" in page
     assert page.count("top n-grams") == 4 and "head.windows.branch1.conv3" in page
     assert "data:image/png;base64," in page
 

@@ -9,11 +9,12 @@ curves: test accuracy with the confusion matrix, and a few test sentences explai
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass, field
 from typing import List, Sequence
 
 from cnnlab.errors import DataError
 
-__all__ = ["render_explanation", "explanation_html", "report_sections"]
+__all__ = ["Section", "render_explanation", "explanation_html", "confusion_html", "report_sections"]
 
 
 def _sentence(e) -> List[int]:
@@ -70,11 +71,33 @@ def _examples(y, pred, n: int) -> list:
     return (chosen + rest)[:n]
 
 
+@dataclass
+class Section:
+    """A report section as plain HTML blocks (the report floor renders it; applications do not import it)."""
+
+    id: str
+    title: str
+    blocks: List[str] = field(default_factory=list)
+
+
+def confusion_html(cm, classes: Sequence[str]) -> str:
+    """The confusion matrix as an HTML table (rows: true class; columns: predicted), with per-class recall."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in classes)
+    rows = []
+    for i, c in enumerate(classes):
+        total = sum(int(v) for v in cm[i])
+        cells = "".join(f"<td>{int(v)}</td>" for v in cm[i])
+        recall = f"{int(cm[i][i]) / total:.2%}" if total else "-"
+        rows.append(f"<tr><td>{html.escape(c)}</td>{cells}<td>{total}</td><td>{recall}</td></tr>")
+    return (f"<table><thead><tr><th>true \\ predicted</th>{head}<th>sentences</th><th>recall</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
 def report_sections(run, *, data=None, n_test=None, n_examples: int = 4, **_options):
     """The text sections of ``cnnlab report RUN`` (the report adds the summary and the learning curves).
 
-    Re-reads the run's corpus, takes its recorded test sentences, and returns ``(subtitle, [evaluation with the
-    confusion matrix, explanations of a few test sentences])``.
+    Re-reads the run's corpus, takes its recorded test sentences, and returns ``(subtitle, [test accuracy with
+    the confusion matrix, explanations of a few test sentences])``.
 
     Raises:
         DataError: the corpus changed or is missing (the message says how to get it).
@@ -85,8 +108,6 @@ def report_sections(run, *, data=None, n_test=None, n_examples: int = 4, **_opti
     from cnnlab.apps.text.explain import explain_ids
     from cnnlab.apps.text.train import prepare
     from cnnlab.apps.text.use import from_run
-    from cnnlab.report import figures
-    from cnnlab.report.html import Figure, Section, table_html
 
     tm = from_run(run)
     meta = tm.meta
@@ -102,21 +123,17 @@ def report_sections(run, *, data=None, n_test=None, n_examples: int = 4, **_opti
     x, y = td.x[idx], td.y[idx]
     with torch.no_grad():
         pred = torch.cat([tm.model(x[i:i + 500]).argmax(1) for i in range(0, len(x), 500)])
-    cm = cx.confusion_matrix(y, pred, len(tm.classes))
+    cm = cx.confusion_matrix(y, pred, len(tm.classes)).tolist()
     acc = float((pred == y).float().mean())
     ev = Section("evaluation", "Test accuracy and confusion matrix")
-    ev.add(f"<p>Accuracy on {len(y)} test sentences: <b>{acc:.2%}</b></p>")
-    ev.add(Figure(figures.confusion_figure(cm.numpy(), tm.classes), "confusion matrix (rows: true class)"))
-    ev.add(table_html(["class", "test sentences", "recall"],
-                      [[c, int(cm[i].sum()), f"{float(cm[i, i]) / max(1, int(cm[i].sum())):.2%}"]
-                       for i, c in enumerate(tm.classes)]))
+    ev.blocks += [f"<p>Accuracy on {len(y)} test sentences: <b>{acc:.2%}</b></p>", confusion_html(cm, tm.classes)]
     ex = Section("explanations", "Why: the n-gram each window picked, and each word's occlusion score")
-    ex.add('<p class="note">Words are shaded by how much the margin of the predicted class drops without them '
-           "(green supports the decision, red opposes it); the n-gram per window is the top feature map's pick "
-           "(max-over-time position) with its contribution feature × weight difference.</p>")
+    ex.blocks.append('<p class="note">Words are shaded by how much the margin of the predicted class drops without '
+                     "them (green supports the decision, red opposes it); the n-gram per window is the top feature "
+                     "map's pick (max-over-time position) with its contribution feature × weight difference.</p>")
     for i in _examples(y.tolist(), pred.tolist(), n_examples):
         e = explain_ids(tm.model, x[i].tolist(), tm.vocab.itos, top=1)
-        ex.add(explanation_html(e, tm.classes, true_label=tm.classes[int(y[i])]))
+        ex.blocks.append(explanation_html(e, tm.classes, true_label=tm.classes[int(y[i])]))
     subtitle = (f"TextCNN-{meta['variant']} · data {meta['data']} · vectors {meta.get('vectors') or 'random'} · "
                 f"{len(y)} test sentences")
     return subtitle, [ev, ex]
