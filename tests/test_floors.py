@@ -14,7 +14,7 @@ from pathlib import Path
 SRC = Path(__file__).parents[1] / "src" / "cnnlab"
 
 FLOORS = {
-    1: ("errors", "shapes", "io", "pictures", "quality", "epochline", "_lazy", "preprocess", "runfolder"),
+    1: ("errors", "shapes", "io", "pictures", "htmlparts", "quality", "epochline", "_lazy", "preprocess", "runfolder"),
     2: ("layers", "blocks", "spec", "zoo", "bundle"),
     3: ("analysis", "explain", "scratch", "art"),
     4: ("data", "train"),

@@ -5,10 +5,7 @@ No torch, no matplotlib: everything arrives as strings and PNG bytes, images are
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass, field
-
-from cnnlab.pictures import data_uri
+from cnnlab.htmlparts import Figure, Section, esc, figure_html, table_html  # noqa: F401  (re-exported)
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
@@ -22,41 +19,6 @@ figcaption{font-size:12px;color:#546e7a;max-width:360px}img{image-rendering:pixe
 table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}
 th{background:#f5f5f5}td:first-child,th:first-child{text-align:left}p.note{font-size:12px;color:#607d8b}
 """
-
-
-@dataclass
-class Figure:
-    png: bytes
-    caption: str = ""
-    width: int | None = None  # CSS pixels; None = natural size
-
-
-@dataclass
-class Section:
-    id: str
-    title: str
-    blocks: list = field(default_factory=list)  # str (raw HTML), Figure, or (h3 title, [Figure...])
-
-    def add(self, block) -> "Section":
-        self.blocks.append(block)
-        return self
-
-
-def esc(s) -> str:
-    return html.escape(str(s), quote=True)
-
-
-def figure_html(f: Figure) -> str:
-    w = f' style="width:{int(f.width)}px"' if f.width else ""
-    cap = f"<figcaption>{esc(f.caption)}</figcaption>" if f.caption else ""
-    return f'<figure><img src="{data_uri(f.png)}" alt="{esc(f.caption)}"{w}>{cap}</figure>'
-
-
-def table_html(header: list[str], rows: list[list], caption: str = "") -> str:
-    head = "".join(f"<th>{esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
-    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _block(b) -> str:

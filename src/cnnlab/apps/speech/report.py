@@ -9,36 +9,24 @@ draws; pictures are embedded as data URIs, so this module needs nothing from the
 
 from __future__ import annotations
 
-import html
 import io
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from cnnlab.pictures import data_uri
+from cnnlab.htmlparts import Figure, Section, figure_html, table_html
 
 __all__ = ["report_sections", "SpeechSection"]
 
 
-@dataclass
-class SpeechSection:
-    """One report section: ``blocks`` are HTML strings."""
-
-    id: str
-    title: str
-    blocks: list = field(default_factory=list)
+SpeechSection = Section  # a report section (blocks: HTML strings or Figures)
 
 
 def _figure(png: bytes, caption: str) -> str:
-    cap = html.escape(caption)
-    return f'<figure><img src="{data_uri(png)}" alt="{cap}"><figcaption>{cap}</figcaption></figure>'
+    return figure_html(Figure(png, caption))
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+_table = table_html
 
 
 def _png(fig) -> bytes:

@@ -9,9 +9,9 @@ curves: test accuracy with the confusion matrix, and a few test sentences explai
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
 from typing import List, Sequence
 
+from cnnlab.htmlparts import Section
 from cnnlab.errors import DataError
 
 __all__ = ["Section", "render_explanation", "explanation_html", "confusion_html", "report_sections"]
@@ -69,15 +69,6 @@ def _examples(y, pred, n: int) -> list:
     chosen = correct[: max(0, n - min(2, len(wrong)))] + wrong[:2]
     rest = [i for i in correct + wrong if i not in chosen]
     return (chosen + rest)[:n]
-
-
-@dataclass
-class Section:
-    """A report section as plain HTML blocks (the report floor renders it; applications do not import it)."""
-
-    id: str
-    title: str
-    blocks: List[str] = field(default_factory=list)
 
 
 def confusion_html(cm, classes: Sequence[str]) -> str:
