@@ -158,3 +158,20 @@ def data_uri(png: bytes | np.ndarray) -> str:
     if not isinstance(png, (bytes, bytearray)):
         png = png_bytes(png)
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (imported lazily, with the install hint when missing)."""
+    from cnnlab.errors import require
+
+    mpl = require("matplotlib", "pip install matplotlib")
+    mpl.use("Agg", force=False)
+    return require("matplotlib.pyplot", "pip install matplotlib")
+
+
+def figure_png(fig, dpi: int = 96, tight: bool = True) -> bytes:
+    """A matplotlib figure as PNG bytes; the figure is closed."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, **({"bbox_inches": "tight"} if tight else {}))
+    pyplot().close(fig)
+    return buf.getvalue()

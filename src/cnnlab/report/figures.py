@@ -3,28 +3,20 @@ per-class accuracy. Each function takes plain data and returns PNG bytes."""
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
 
-from cnnlab.errors import require
+from cnnlab.pictures import figure_png, pyplot
 
 _SKIP = {"epoch", "step", "steps", "time", "seconds", "wall", "lr", "learning_rate", "samples", "images_per_s"}
 
 
-def _plt():
-    mpl = require("matplotlib", "pip install matplotlib")
-    mpl.use("Agg", force=False)
-    return require("matplotlib.pyplot", "pip install matplotlib")
+_plt = pyplot
 
 
 def _png(fig) -> bytes:
-    plt = _plt()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig, dpi=96, tight=True)
 
 
 def _number(v):

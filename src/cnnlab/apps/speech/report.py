@@ -9,11 +9,11 @@ draws; pictures are embedded as data URIs, so this module needs nothing from the
 
 from __future__ import annotations
 
-import io
 
 import numpy as np
 import torch
 
+from cnnlab.pictures import figure_png
 from cnnlab.htmlparts import Figure, Section, figure_html, table_html
 
 __all__ = ["report_sections", "SpeechSection"]
@@ -30,12 +30,7 @@ _table = table_html
 
 
 def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig, dpi=90, tight=False)
 
 
 def _first_conv(model) -> torch.nn.Conv2d | None:

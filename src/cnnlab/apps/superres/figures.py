@@ -5,15 +5,14 @@ bicubic / model side by side, PSNR curves of runs, a model's first-layer filters
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 
 from torch import nn
 
+from cnnlab.pictures import figure_png, pyplot
 from cnnlab.apps.superres.data import SRImage
 from cnnlab.apps.superres.protocol import evaluate
 from cnnlab.apps.superres.upscale import bicubic, super_resolve
-from cnnlab.errors import require
 
 __all__ = ["crops_png", "curves_png", "filters_png", "CROPS"]
 
@@ -21,18 +20,11 @@ __all__ = ["crops_png", "curves_png", "filters_png", "CROPS"]
 CROPS = ((0, 200, 150), (2, 90, 100), (4, 150, 60))
 
 
-def _plt():
-    mpl = require("matplotlib", "pip install matplotlib")
-    mpl.use("Agg", force=False)
-    return require("matplotlib.pyplot", "pip install matplotlib")
+_plt = pyplot
 
 
 def _png(fig) -> bytes:
-    plt = _plt()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig, dpi=90, tight=True)
 
 
 def crops_png(model: nn.Module, images: list[SRImage], scale: int, name: str, crops=CROPS, side: int = 64) -> bytes:
