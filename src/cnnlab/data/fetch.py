@@ -84,6 +84,17 @@ def download(url: str, dest: Path, *, progress: Optional[Callable[[int, Optional
     return dest
 
 
+def _copy_member(into: Path, member_name: str, open_member) -> None:
+    """Write one archive member under ``into`` (names escaping the folder are skipped by ``_safe_member``)."""
+    name = _safe_member(member_name)
+    if name is None:
+        return
+    target = into / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open_member() as src, open(target, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+
+
 def _safe_member(name: str) -> Optional[str]:
     path = PurePosixPath(name)
     if path.is_absolute() or ".." in path.parts:
@@ -97,26 +108,16 @@ def _extract(archive: Path, kind: str, into: Path) -> None:
         try:
             with tarfile.open(archive, "r:*") as tar:
                 for member in tar.getmembers():
-                    name = _safe_member(member.name)
-                    if name is None or not member.isfile():
-                        continue
-                    target = into / name
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with tar.extractfile(member) as src, open(target, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
+                    if member.isfile():
+                        _copy_member(into, member.name, lambda m=member: tar.extractfile(m))
         except tarfile.TarError as exc:
             raise DataError(f"`{archive}` is not a readable tar archive ({exc}); delete it and fetch again") from None
     elif kind == "zip":
         try:
             with zipfile.ZipFile(archive) as zf:
                 for member in zf.infolist():
-                    name = _safe_member(member.filename)
-                    if name is None or member.is_dir():
-                        continue
-                    target = into / name
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with zf.open(member) as src, open(target, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
+                    if not member.is_dir():
+                        _copy_member(into, member.filename, lambda m=member: zf.open(m))
         except zipfile.BadZipFile as exc:
             raise DataError(f"`{archive}` is not a readable zip archive ({exc}); delete it and fetch again") from None
     else:
