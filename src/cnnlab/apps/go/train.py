@@ -24,6 +24,10 @@ DEFAULTS = {"epochs": 8, "batch_size": 256, "lr": 2e-3, "schedule": "cosine", "o
             "weight_decay": 1e-4}
 
 
+def extra_repeats(pos) -> int:
+    return sum(reason == "repeats an earlier game" for _, reason in pos.skipped)
+
+
 def dataset(pos: positions_mod.Positions, split, size: int, name: str):
     from cnnlab.data import Dataset
 
@@ -59,7 +63,8 @@ def train(sources, out: str | Path, *, model: str = "go_policy", size: int = 9, 
     built = time.perf_counter() - start
     if log:
         log(f"{n_games} games -> {len(pos)} positions ({len(ds.y_train)} train, {len(ds.y_val)} val, "
-            f"{len(ds.y_test)} test; split by game), {built:.0f} s; {len(pos.skipped)} file(s) skipped")
+            f"{len(ds.y_test)} test; split by game), {built:.0f} s; {len(pos.skipped)} file(s) left out "
+            f"({extra_repeats(pos)} exact repeats of an earlier game)")
     net = zoo.create(model, size=size, filters=filters, layers=layers, augment=augment)
     opts = {**DEFAULTS, **options}
     callbacks = [TimeBudget(60.0 * max_minutes)] if max_minutes else []
@@ -67,7 +72,8 @@ def train(sources, out: str | Path, *, model: str = "go_policy", size: int = 9, 
              "games_train": len(split[0]), "games_val": len(split[1]), "games_test": len(split[2]),
              "positions_train": int(len(ds.y_train)), "split_seed": split_seed,
              "test_files": [pos.files[i] for i in split[2]] if pos.files else [],
-             "skipped": len(pos.skipped)}
+             "skipped": len(pos.skipped),
+             "repeats_dropped": sum(reason == "repeats an earlier game" for _, reason in pos.skipped)}
     out = Path(out)
     positions_mod.save(out / TEST_FILE, te)
     history = fit(net, ds, task=tasks.Classification(topk=5), out=out, progress=progress, callbacks=callbacks,
