@@ -37,6 +37,23 @@ def _final(game: sgf.Game) -> Board:
     return board
 
 
+def board_from_planes(x: np.ndarray) -> Board:
+    """The stones, side to move and last move of a feature-plane stack (what a stored test position keeps)."""
+    from cnnlab.apps.go.features import PLANES
+
+    s = x.shape[-1]
+    board = Board(s)
+    me = BLACK if x[PLANES.index("black_to_play")].any() else WHITE
+    opp = WHITE if me == BLACK else BLACK
+    own, theirs = x[PLANES.index("own")].ravel(), x[PLANES.index("opponent")].ravel()
+    board.cells = [me if own[p] else opp if theirs[p] else 0 for p in range(s * s)]
+    board.to_play = me
+    last = np.flatnonzero(x[PLANES.index("last_move_1")].ravel())
+    if len(last):
+        board.history = [(opp, int(last[0]))]
+    return board
+
+
 def board_png(board: Board, probs: np.ndarray | None = None, *, actual: int | None = None, title: str = "",
               top: int = 5) -> bytes:
     """PNG of ``board`` with ``probs`` (size² + 1) as a heat map on the points; the ``top`` moves labelled
