@@ -78,7 +78,13 @@ class MatchResult:
                 "illegal_moves": {"net": sum(g.illegal.startswith("net") for g in self.games),
                                   "gnugo": sum(g.illegal.startswith("gnugo") for g in self.games)},
                 "mean_moves": sum(g.moves for g in self.games) / self.n if self.n else 0,
+                # the net plays deterministically and GNU Go's randomness is small: count the distinct games
+                "distinct_games": len({(g.net_colour, _moves_of(g.sgf)) for g in self.games}),
                 "gnugo_agrees_on_winner": [same, len(agree)], "seconds": self.seconds}
+
+
+def _moves_of(text: str) -> str:
+    return text[text.find(";", 2):] if text else ""
 
 
 def _same_winner(g: GameRecord) -> bool:

@@ -99,6 +99,14 @@ def _worker(args) -> tuple[int, int]:
     return written, moves_total
 
 
+def _exit_on_sigterm() -> None:
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(SystemExit(128 + signum)))
+
+
 def selfplay(out: str | Path, games: int, *, level: int = 0, workers: int = 1, size: int = 9, komi: float = 7.5,
              seed: int = 0, chunk: int = 10, progress: Callable[[int, int], None] | None = None) -> SelfplayResult:
     """Write ``games`` GNU Go self-play games as ``out/game-NNNNNN.sgf`` (game i uses seed ``seed + i``).
@@ -123,6 +131,7 @@ def selfplay(out: str | Path, games: int, *, level: int = 0, workers: int = 1, s
     chunks = [(out, todo[i:i + chunk], size, komi, level, seed) for i in range(0, len(todo), chunk)]
     start = time.perf_counter()
     written = moves = 0
+    _exit_on_sigterm()  # a killed run stops its workers too (their GNU Go processes exit on end of input)
     if workers == 1 or len(chunks) <= 1:
         results: Iterator = map(_worker, chunks)
         pool = None
