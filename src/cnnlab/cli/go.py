@@ -92,6 +92,7 @@ def train_command(
 @go_app.command("eval")
 def eval_command(
     run: Path = typer.Argument(..., help="run folder of `cnnlab go train`"),
+    symmetries: int = typer.Option(1, "--symmetries", help="1, or 8: average the policy over the board symmetries"),
     format: str = typer.Option("text", "--format", "-f", help="text or json"),
 ) -> None:
     """Top-1/top-5 move agreement on the run's held-out test games, overall and by game phase."""
@@ -100,7 +101,7 @@ def eval_command(
     from cnnlab.apps.go.train import evaluate_run
 
     _check_format(format)
-    r = evaluate_run(run)
+    r = evaluate_run(run, symmetries)
     if format == "json":
         typer.echo(json.dumps(r))
         return
@@ -114,13 +115,14 @@ def eval_command(
 def gtp_command(
     run: str = typer.Argument(..., help="run folder of `cnnlab go train` (or a zoo name: random weights)"),
     komi: float = typer.Option(7.5, "--komi", help="komi until the controller sets one"),
+    symmetries: int = typer.Option(1, "--symmetries", help="1, or 8: average the policy over the board symmetries"),
 ) -> None:
     """A GTP engine on stdin/stdout: the policy's most probable legal move, no search."""
     import sys
 
     from cnnlab.apps.go.engine import Engine, load_player, serve
 
-    player = load_player(run)
+    player = load_player(run, symmetries)
     serve(Engine(player, size=player.size, komi=komi), sys.stdin, sys.stdout)
 
 
@@ -135,6 +137,7 @@ def match_command(
     workers: int = typer.Option(1, "--workers", "-k", help="parallel games"),
     sgf_dir: Optional[Path] = typer.Option(None, "--sgf-dir", help="write every game as an SGF here"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="write the summary and the games as JSON here"),
+    symmetries: int = typer.Option(1, "--symmetries", help="1, or 8: average the policy over the board symmetries"),
     format: str = typer.Option("text", "--format", "-f", help="text or json"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress lines"),
 ) -> None:
@@ -154,7 +157,7 @@ def match_command(
             typer.echo(f"{res.n}/{games} games, net won {res.wins}", err=True)
 
     result = match(run, games=games, level=level, komi=komi, seed=seed, workers=workers, sgf_dir=sgf_dir,
-                   progress=progress)
+                   progress=progress, symmetries=symmetries)
     s = result.summary()
     if out is not None:
         write_json(out, {"run": str(run), "summary": s, "games": records_json(result)})

@@ -85,3 +85,20 @@ def test_augment_only_in_training_mode():
     with torch.no_grad():
         a, b = model(x), model(x)
     torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_symmetry_ensemble_of_an_equivariant_model_equals_the_model():
+    """Averaging over the 8 symmetries changes nothing for a model that is already symmetric."""
+    from cnnlab.apps.go.train import predict_logits
+
+    class OwnStones(nn.Module):
+        def forward(self, x):
+            n = len(x)
+            return torch.cat([x[:, 0].float().reshape(n, -1) * 2.0 + x[:, 4].float().reshape(n, -1),
+                              torch.ones(n, 1)], 1)
+
+    x = np.stack([planes(_position(s, 20)) for s in range(5)])
+    plain = torch.log_softmax(OwnStones()(torch.from_numpy(x)), 1)
+    torch.testing.assert_close(predict_logits(OwnStones(), x, symmetries=8), plain, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ConfigError, match="`symmetries` must be 1 or 8; got 4"):
+        predict_logits(OwnStones(), x, symmetries=4)

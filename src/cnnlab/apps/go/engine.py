@@ -33,14 +33,17 @@ class PolicyPlayer:
         model: any module mapping planes (N, C, S, S) to (N, S² + 1) move logits.
     """
 
-    def __init__(self, model: torch.nn.Module, size: int):
+    def __init__(self, model: torch.nn.Module, size: int, symmetries: int = 1):
         self.model = model.eval()
         self.size = size
+        self.symmetries = symmetries  # 8: average the policy over the board symmetries (no search)
 
     @torch.no_grad()
     def probabilities(self, board: Board) -> np.ndarray:
-        x = torch.from_numpy(planes(board))[None]
-        return torch.softmax(self.model(x).float(), dim=1)[0].numpy()
+        from cnnlab.apps.go.train import predict_logits
+
+        logits = predict_logits(self.model, planes(board)[None], symmetries=self.symmetries)
+        return torch.softmax(logits, dim=1)[0].numpy()
 
     def choose(self, board: Board) -> int | None:
         p = self.probabilities(board)
@@ -51,13 +54,13 @@ class PolicyPlayer:
         return None
 
 
-def load_player(run) -> PolicyPlayer:
+def load_player(run, symmetries: int = 1) -> PolicyPlayer:
     """A :class:`PolicyPlayer` for a run folder / zoo name / module through the core's resolver."""
     from cnnlab.bundle import resolve
 
     bundle = resolve(run)
     size = getattr(bundle.model, "size", None) or (int(bundle.input_shape[-1]) if bundle.input_shape else 9)
-    return PolicyPlayer(bundle.model, size)
+    return PolicyPlayer(bundle.model, size, symmetries)
 
 
 class Engine:

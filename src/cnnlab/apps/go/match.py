@@ -53,6 +53,7 @@ class MatchResult:
     seconds: float = 0.0
     level: int = 0
     komi: float = 7.5
+    symmetries: int = 1
 
     @property
     def n(self) -> int:
@@ -75,6 +76,7 @@ class MatchResult:
         same = sum(_same_winner(g) for g in agree)
         return {"games": self.n, "wins": self.wins, "win_rate": self.wins / self.n if self.n else None,
                 "wilson95": [lo, hi], "by_colour": by, "level": self.level, "komi": self.komi,
+                "symmetries": self.symmetries,
                 "illegal_moves": {"net": sum(g.illegal.startswith("net") for g in self.games),
                                   "gnugo": sum(g.illegal.startswith("gnugo") for g in self.games)},
                 "mean_moves": sum(g.moves for g in self.games) / self.n if self.n else 0,
@@ -158,10 +160,10 @@ def play_game(engine, opponent, index: int, *, size: int, komi: float, net_black
 
 
 def _worker(args) -> list[GameRecord]:
-    run, indices, level, seed, size, komi = args
+    run, indices, level, seed, size, komi, symmetries = args
     from cnnlab.apps.go.engine import Engine, load_player
 
-    player = load_player(run)
+    player = load_player(run, symmetries)
     engine = Engine(player, size=size, komi=komi)
     records = []
     proc = gnugo(level, seed + indices[0], komi=komi, size=size)
@@ -175,7 +177,7 @@ def _worker(args) -> list[GameRecord]:
 
 
 def match(run, *, games: int = 200, level: int = 0, komi: float = 7.5, seed: int = 1000, workers: int = 1,
-          size: int | None = None, sgf_dir: str | Path | None = None, progress=None) -> MatchResult:
+          size: int | None = None, sgf_dir: str | Path | None = None, progress=None, symmetries: int = 1) -> MatchResult:
     """Play ``games`` refereed games of ``run``'s policy against GNU Go at ``level`` (colours alternate).
 
     Raises:
@@ -194,9 +196,10 @@ def match(run, *, games: int = 200, level: int = 0, komi: float = 7.5, seed: int
     size = size or load_player(run).size
     run_ref = str(run) if isinstance(run, (str, Path)) else run
     chunk = max(1, min(10, games // max(1, workers)))
-    jobs = [(run_ref, list(range(i, min(games, i + chunk))), level, seed, size, komi) for i in range(0, games, chunk)]
+    jobs = [(run_ref, list(range(i, min(games, i + chunk))), level, seed, size, komi, symmetries)
+            for i in range(0, games, chunk)]
     start = time.perf_counter()
-    result = MatchResult(level=level, komi=komi)
+    result = MatchResult(level=level, komi=komi, symmetries=symmetries)
     if workers == 1 or len(jobs) == 1 or not isinstance(run_ref, str):
         outputs = map(_worker, jobs)
         pool = None

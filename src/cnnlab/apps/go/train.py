@@ -88,15 +88,34 @@ def train(sources, out: str | Path, *, model: str = "go_policy", size: int = 9, 
 
 
 @torch.no_grad()
-def predict_logits(model, x: np.ndarray, batch: int = 2048) -> torch.Tensor:
+def predict_logits(model, x: np.ndarray, batch: int = 2048, symmetries: int = 1) -> torch.Tensor:
+    """Move logits of planes ``x`` (N, C, S, S); ``symmetries=8`` averages the move probabilities over the 8
+    board symmetries (each mapped back to the original board) and returns their log: a test-time ensemble
+    of the one network, still without any search."""
+    from cnnlab.apps.go import symmetry
+
+    if symmetries not in (1, 8):
+        raise ConfigError(f"`symmetries` must be 1 or 8; got {symmetries}")
     model.eval()
-    outs = [model(torch.from_numpy(np.ascontiguousarray(x[i:i + batch]))).float() for i in range(0, len(x), batch)]
+    size = x.shape[-1]
+    outs = []
+    for i in range(0, len(x), batch):
+        xb = np.ascontiguousarray(x[i:i + batch])
+        if symmetries == 1:
+            outs.append(model(torch.from_numpy(xb)).float())
+            continue
+        probs = 0
+        for k in range(symmetry.COUNT):
+            logits = model(torch.from_numpy(symmetry.transform_grid(xb, k))).float()
+            back = torch.from_numpy(symmetry.move_index(size, k))  # original move p sits at back[p]
+            probs = probs + torch.softmax(logits, 1)[:, back]
+        outs.append(torch.log(probs / symmetry.COUNT))
     return torch.cat(outs) if outs else torch.zeros(0)
 
 
-def accuracy(model, pos: positions_mod.Positions) -> dict:
+def accuracy(model, pos: positions_mod.Positions, symmetries: int = 1) -> dict:
     """Top-1 / top-5 agreement with the recorded moves."""
-    logits = predict_logits(model, pos.x)
+    logits = predict_logits(model, pos.x, symmetries=symmetries)
     y = torch.from_numpy(pos.y)
     top5 = logits.topk(5, dim=1).indices
     return {"top1": float((top5[:, 0] == y).float().mean()), "top5": float((top5 == y[:, None]).any(1).float().mean()),
@@ -106,9 +125,9 @@ def accuracy(model, pos: positions_mod.Positions) -> dict:
 PHASES = ((1, 10), (11, 20), (21, 30), (31, 40), (41, 50), (51, 60), (61, 10_000))
 
 
-def accuracy_by_phase(model, pos: positions_mod.Positions) -> list[dict]:
+def accuracy_by_phase(model, pos: positions_mod.Positions, symmetries: int = 1) -> list[dict]:
     """Top-1/top-5 per range of move numbers (opening, middle game, endgame)."""
-    logits = predict_logits(model, pos.x)
+    logits = predict_logits(model, pos.x, symmetries=symmetries)
     y = torch.from_numpy(pos.y)
     top5 = logits.topk(5, dim=1).indices
     rows = []
@@ -123,7 +142,7 @@ def accuracy_by_phase(model, pos: positions_mod.Positions) -> list[dict]:
     return rows
 
 
-def evaluate_run(run) -> dict:
+def evaluate_run(run, symmetries: int = 1) -> dict:
     """Top-1/top-5 and accuracy by phase of a run folder on its stored held-out test positions."""
     from cnnlab.bundle import resolve
     from cnnlab.errors import DataError
@@ -133,4 +152,5 @@ def evaluate_run(run) -> dict:
         raise DataError(f"`{run}` has no held-out positions ({TEST_FILE}); is it a run of `cnnlab go train`?")
     te = positions_mod.load(path)
     model = resolve(run).model.eval()
-    return {**accuracy(model, te), "phases": accuracy_by_phase(model, te)}
+    return {**accuracy(model, te, symmetries), "phases": accuracy_by_phase(model, te, symmetries),
+            "symmetries": symmetries}
