@@ -11,4 +11,4 @@ explanation registry).
 
 from __future__ import annotations
 
-MODEL_MODULES: tuple[str, ...] = ("cnnlab.apps.speech.models", "cnnlab.apps.text.model")
+MODEL_MODULES: tuple[str, ...] = ("cnnlab.apps.speech.models", "cnnlab.apps.text.model", "cnnlab.apps.go.models")
