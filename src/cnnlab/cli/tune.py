@@ -34,6 +34,7 @@ def tune_command(
     heartbeat: int = typer.Option(30, "--heartbeat", help="seconds between heartbeats of a running trial (database "
                                                           "storages); a trial silent for twice that is failed [30]"),
     precision: str = typer.Option("auto", "--precision", help="fp32 | bf16 | auto [auto: measured]"),
+    layout: str = typer.Option("auto", "--layout", help="nchw | channels_last | auto [auto: measured]"),
     retrain_seeds: int = typer.Option(0, "--retrain-seeds",
                                       help="0: evaluate the best trial's own weights on test; S: retrain it with S "
                                            "seeds and report the test mean ± std [0]"),
@@ -47,6 +48,6 @@ def tune_command(
     summary = tune(model, data, out=out, params=param, trials=trials, fixed=parse_fixed(fixed), metric=metric,
                    direction=direction, pruner=pruner, epochs=epochs, storage_url=storage, study=study,
                    workers=workers, seed=seed, sampler_seed=sampler_seed, startup_trials=startup_trials,
-                   heartbeat=heartbeat, precision=precision, retrain_seeds=retrain_seeds,
+                   heartbeat=heartbeat, precision=precision, layout=layout, retrain_seeds=retrain_seeds,
                    log=None if quiet else typer.echo)
     typer.echo(summary_text(summary))
