@@ -29,7 +29,8 @@ def tune_command(
     study: str = typer.Option("cnnlab", "--study", help="study name (the same on every machine) [cnnlab]"),
     workers: int = typer.Option(1, "--workers", "-w", help="processes on this machine sharing the storage [1]"),
     seed: int = typer.Option(0, "--seed", help="seed of every trial's weights and data order [0]"),
-    sampler_seed: int = typer.Option(0, "--sampler-seed", help="seed of the TPE sampler [0]"),
+    sampler_seed: Optional[int] = typer.Option(None, "--sampler-seed",
+                                               help="seed of the TPE sampler (per worker index) [random]"),
     startup_trials: int = typer.Option(5, "--startup-trials", help="random trials before TPE and the pruner act [5]"),
     heartbeat: int = typer.Option(30, "--heartbeat", help="seconds between heartbeats of a running trial (database "
                                                           "storages); a trial silent for twice that is failed [30]"),
@@ -39,6 +40,7 @@ def tune_command(
                                       help="0: evaluate the best trial's own weights on test; S: retrain it with S "
                                            "seeds and report the test mean ± std [0]"),
     out: Path = typer.Option(..., "--out", "-o", help="output folder: study.db, trials/, plots/, report.html"),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="draw the PNG plots and the HTML report"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no line per trial"),
 ) -> None:
     """Search hyper-parameters of MODEL on a dataset (validation split); evaluate the best once on test."""
@@ -48,6 +50,6 @@ def tune_command(
     summary = tune(model, data, out=out, params=param, trials=trials, fixed=parse_fixed(fixed), metric=metric,
                    direction=direction, pruner=pruner, epochs=epochs, storage_url=storage, study=study,
                    workers=workers, seed=seed, sampler_seed=sampler_seed, startup_trials=startup_trials,
-                   heartbeat=heartbeat, precision=precision, layout=layout, retrain_seeds=retrain_seeds,
+                   heartbeat=heartbeat, precision=precision, layout=layout, retrain_seeds=retrain_seeds, plots=plots,
                    log=None if quiet else typer.echo)
     typer.echo(summary_text(summary))

@@ -108,6 +108,9 @@ def fail_dead_local_trials(study) -> list[int]:
         who = t.system_attrs.get(WORKER_ATTR)
         if not who or who.get("host") != host or _alive(int(who.get("pid", -1))):
             continue
-        if study._storage.set_trial_state_values(t._trial_id, opt.trial.TrialState.FAIL):  # noqa: SLF001
-            failed.append(t.number)
+        try:
+            if study._storage.set_trial_state_values(t._trial_id, opt.trial.TrialState.FAIL):  # noqa: SLF001
+                failed.append(t.number)
+        except opt.exceptions.UpdateFinishedTrialError:  # another process failed it first
+            pass
     return failed

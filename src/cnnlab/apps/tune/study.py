@@ -44,7 +44,7 @@ class Settings:
     storage: str | None = None  # resolved URL
     study: str = "cnnlab"
     seed: int = 0  # weights and data order of every trial
-    sampler_seed: int = 0
+    sampler_seed: int | None = None  # None: a fresh random stream per process (commands never repeat each other)
     startup_trials: int = 5  # random trials before TPE and before the pruner acts
     heartbeat: int = 30
     precision: str = "auto"
@@ -76,8 +76,11 @@ def make_pruner(name: str, epochs: int, startup: int):
 
 def make_sampler(settings: Settings, worker: int):
     opt = storage.optuna()
-    # every worker draws its own random stream; the shared storage gives TPE everyone's results
-    return opt.samplers.TPESampler(seed=settings.sampler_seed * 1000 + worker, n_startup_trials=settings.startup_trials)
+    # every worker draws its own random stream (reproducible per worker index with a sampler seed; otherwise
+    # random, so two commands started on one study do not propose the same start-up trials); the shared
+    # storage gives TPE everyone's results
+    seed = None if settings.sampler_seed is None else settings.sampler_seed * 1000 + worker
+    return opt.samplers.TPESampler(seed=seed, n_startup_trials=settings.startup_trials)
 
 
 def check(settings: Settings, model=None) -> None:
@@ -222,7 +225,7 @@ def run_workers(settings: Settings, n_trials: int, workers: int, *, log=None) ->
 
 def tune(model, data: str, *, out, params, trials: int, fixed: dict | None = None, metric: str = "val_accuracy",
          direction: str | None = None, pruner: str = "median", epochs: int = 10, storage_url: str | None = None,
-         study: str | None = None, workers: int = 1, seed: int = 0, sampler_seed: int = 0, startup_trials: int = 5,
+         study: str | None = None, workers: int = 1, seed: int = 0, sampler_seed: int | None = None, startup_trials: int = 5,
          heartbeat: int = 30, precision: str = "auto", layout: str = "auto", retrain_seeds: int = 0,
          plots: bool = True, log=None) -> dict:
     """Run a tuning study and return its summary (also written to ``DIR/summary.json``).
