@@ -60,7 +60,7 @@ def test_two_processes_share_one_study(digits28, tmp_path, kind, how):
 
 
 def _wait_mid_trial(url: str, proc, timeout=300.0):
-    """Wait until trial 0 is RUNNING with at least one epoch reported (so the kill lands mid-trial)."""
+    """Wait until trial 0 is RUNNING with its first epoch reported and checkpointed (the kill lands mid-trial)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         assert proc.poll() is None, "the tuning process ended before it could be killed"
@@ -68,7 +68,8 @@ def _wait_mid_trial(url: str, proc, timeout=300.0):
             trials = _load(url).get_trials()
         except Exception:  # noqa: BLE001 - the study may not exist yet
             trials = []
-        if trials and trials[0].state.name == "RUNNING" and trials[0].intermediate_values:
+        if trials and trials[0].state.name == "RUNNING" and trials[0].intermediate_values and \
+                (Path(trials[0].user_attrs["run"]) / "checkpoint.pt").exists():
             return
         time.sleep(0.5)
     raise AssertionError("trial 0 never reached its first epoch")
@@ -118,3 +119,12 @@ def test_a_killed_trial_is_failed_on_restart_without_waiting(digits28, tmp_path)
     storage.mark_worker(alive)  # this process: alive, so left alone
     assert storage.fail_dead_local_trials(st) == [0]
     assert [t.state.name for t in st.get_trials()] == ["FAIL", "RUNNING"]
+
+
+def test_tickets_hand_out_exactly_n(tmp_path):
+    from cnnlab.apps.tune.study import claim_ticket
+
+    path = tmp_path / "tickets"
+    path.write_text("3")
+    assert [claim_ticket(path) for _ in range(5)] == [True, True, True, False, False]
+    assert path.read_text() == "0"

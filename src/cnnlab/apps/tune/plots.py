@@ -15,9 +15,9 @@ from cnnlab.apps.tune import storage
 PLOTS = {
     "history": ("plot_optimization_history", "optimisation history: each trial's value and the best so far"),
     "intermediate": ("plot_intermediate_values", "validation metric per epoch of every trial (pruned ones stop early)"),
-    "parallel": ("plot_parallel_coordinate", "parallel coordinates: parameters of every completed trial, coloured by value"),
-    "importance": ("plot_param_importances", "parameter importance (fANOVA) for the objective"),
-    "slice": ("plot_slice", "slice plots: the value against each parameter"),
+    "parallel": ("plot_parallel_coordinate", "parallel coordinates: parameters of the completed trials, coloured by value"),
+    "importance": ("plot_param_importances", "parameter importance (fANOVA) over the completed trials only"),
+    "slice": ("plot_slice", "slice plots: the value of each completed trial against each parameter"),
 }
 
 
@@ -50,6 +50,17 @@ def write_plots(study, out, metric: str) -> dict:
                     ax = fig.axes[0]
                     ax.set_xlabel("epoch")
                     ax.set_ylabel(metric)
+                    if ax.get_legend() is not None and len(study.trials) > 12:  # 40 names say nothing
+                        ax.get_legend().remove()
+                if name == "slice":
+                    from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
+
+                    for ax in fig.axes[:-1]:  # the last axes is the colour bar
+                        if ax.get_xscale() == "log":  # label 1, 2, 5 per decade instead of crowded minor ticks
+                            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+                            ax.xaxis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=False))
+                            ax.xaxis.set_minor_formatter(NullFormatter())
+                        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
                 if name == "slice":
                     fig.set_size_inches(max(4.0, 3.2 * len(fig.axes)), 3.6)
                 elif name == "parallel":

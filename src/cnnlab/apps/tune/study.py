@@ -127,8 +127,32 @@ def open_study(settings: Settings, worker: int = 0, *, create: bool = False):
     return study
 
 
-def run_worker(settings: Settings, n_trials: int, worker: int = 0, *, model=None, ds=None, log=None) -> int:
-    """Run ``n_trials`` trials of the study in this process; returns how many ended (any state)."""
+def claim_ticket(path) -> bool:
+    """Take one trial from the command's ticket file (a count, under an exclusive file lock); False when none
+    is left. The workers of one command share the file, so a fast worker keeps going while a slow one is busy
+    and the command runs exactly its ``--trials``."""
+    import fcntl
+
+    with open(path, "r+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            left = int(f.read().strip() or 0)
+            if left <= 0:
+                return False
+            f.seek(0)
+            f.truncate()
+            f.write(str(left - 1))
+            f.flush()
+            os.fsync(f.fileno())
+            return True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def run_worker(settings: Settings, n_trials: int, worker: int = 0, *, model=None, ds=None, log=None,
+               tickets=None) -> int:
+    """Run ``n_trials`` trials of the study in this process (or, with ``tickets``, one trial per ticket taken
+    from that shared file until none is left); returns how many ended (any state)."""
     from cnnlab.apps.tune.objective import Objective, load_data
     from cnnlab.errors import TrainingError
 
@@ -146,8 +170,11 @@ def run_worker(settings: Settings, n_trials: int, worker: int = 0, *, model=None
         if log is not None:
             log(_trial_line(trial, settings.metric, worker))
 
-    if n_trials > 0:
-        opt.logging.disable_default_handler()
+    opt.logging.disable_default_handler()
+    if tickets is not None:
+        while claim_ticket(tickets):
+            study.optimize(objective, n_trials=1, catch=(TrainingError,), callbacks=[note], gc_after_trial=False)
+    elif n_trials > 0:
         study.optimize(objective, n_trials=n_trials, catch=(TrainingError,), callbacks=[note],
                        gc_after_trial=False)
     return len(ended)
@@ -172,24 +199,21 @@ def _threads(workers: int) -> int:
     return max(1, cores // workers)
 
 
-def _split(n: int, k: int) -> list[int]:
-    return [n // k + (1 if i < n % k else 0) for i in range(k)]
-
-
 def run_workers(settings: Settings, n_trials: int, workers: int, *, log=None) -> None:
-    """``workers`` processes of this machine share the storage; ``n_trials`` are split between them."""
+    """``workers`` processes of this machine share the storage and take the ``n_trials`` from one ticket file."""
+    from cnnlab.io import write_text
+
     spec_path = Path(settings.out) / SETTINGS_FILE
+    tickets = write_text(Path(settings.out) / f".tickets-{os.getpid()}-{time.time_ns()}", str(n_trials))
     env_base = dict(os.environ)
     src = str(Path(__file__).resolve().parents[3])
     env_base["PYTHONPATH"] = os.pathsep.join([src] + [p for p in env_base.get("PYTHONPATH", "").split(os.pathsep) if p])
     threads = _threads(workers)
     procs = []
-    for i, n in enumerate(_split(n_trials, workers)):
-        if n == 0:
-            continue
+    for i in range(min(workers, n_trials)):
         env = dict(env_base, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
         logf = open(Path(settings.out) / f"worker-{i}.log", "ab")
-        cmd = [sys.executable, "-m", "cnnlab.apps.tune.worker", str(spec_path), "--trials", str(n),
+        cmd = [sys.executable, "-m", "cnnlab.apps.tune.worker", str(spec_path), "--tickets", str(tickets),
                "--worker", str(i), "--threads", str(threads)]
         procs.append((i, subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=logf, text=True), logf))
     failed = []
@@ -217,6 +241,7 @@ def run_workers(settings: Settings, n_trials: int, workers: int, *, log=None) ->
                 p.terminate()
                 p.wait()
             logf.close()
+        tickets.unlink(missing_ok=True)
     if failed:
         from cnnlab.errors import TrainingError
 

@@ -1,7 +1,8 @@
-"""A worker process of ``cnnlab tune --workers K``: ``python -m cnnlab.apps.tune.worker DIR/tune.json --trials N``.
+"""A worker process of ``cnnlab tune --workers K``: ``python -m cnnlab.apps.tune.worker DIR/tune.json --tickets FILE``.
 
-It joins the study named in the settings file (same storage), runs its share of trials with its own torch
-thread count and prints one line per ended trial on stdout (the parent relays them).
+It joins the study named in the settings file (same storage), runs one trial per ticket it takes from the
+command's shared ticket file (or ``--trials N``) with its own torch thread count, and prints one line per
+ended trial on stdout (the parent relays them).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import sys
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnlab.apps.tune.worker")
     parser.add_argument("settings")
-    parser.add_argument("--trials", type=int, required=True)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--trials", type=int, help="run this many trials")
+    group.add_argument("--tickets", help="take one trial per ticket from this shared count file")
     parser.add_argument("--worker", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
@@ -25,7 +28,7 @@ def main(argv=None) -> int:
     def log(line: str) -> None:
         print(line, flush=True)
 
-    run_worker(load_settings(args.settings), args.trials, args.worker, log=log)
+    run_worker(load_settings(args.settings), args.trials or 0, args.worker, log=log, tickets=args.tickets)
     return 0
 
 
