@@ -1,7 +1,7 @@
 """After the search: the study's numbers, and the one look at the test split.
 
 The best trial (by its validation value) is either kept (its run folder holds the weights of its best
-validation epoch) or retrained with ``retrain_seeds`` seeds; either way each model is evaluated once on the
+validation epoch) or retrained with ``retrain_seeds`` fresh seeds (seed+1, seed+2, ...); either way each model is evaluated once on the
 test split and the numbers are recorded in ``DIR/summary.json``. A best trial run on another machine (its run
 folder is not here) is retrained here.
 """
@@ -96,7 +96,8 @@ def evaluate_best(study, settings, *, retrain_seeds: int = 0, model=None, log=No
             log(f"best trial {best.number}: {settings.metric} {best.value:.4f}; test accuracy "
                 f"{100 * doc['test'].get('accuracy', float('nan')):.2f}% (its weights, evaluated once)")
         return doc
-    seeds = list(range(max(1, retrain_seeds)))
+    # fresh seeds, not the trial's own: the kept trial was selected on validation among many, a retraining is not
+    seeds = [settings.seed + 1 + i for i in range(max(1, retrain_seeds))]
     runs = []
     for seed in seeds:
         module, desc = build_model(model if model is not None else settings.model, model_kw, ds.num_classes, seed)

@@ -265,7 +265,7 @@ def tune(model, data: str, *, out, params, trials: int, fixed: dict | None = Non
         storage_url: any Optuna storage (see :mod:`cnnlab.apps.tune.storage`); default SQLite in ``out``.
         workers: processes on this machine sharing the storage.
         retrain_seeds: 0 keeps the best trial's weights for the test evaluation; S > 0 retrains its
-            configuration with seeds 0..S-1 and reports the test mean ± std.
+            configuration with fresh seeds (seed+1..seed+S) and reports the test mean ± std.
     """
     from cnnlab.io import write_json
 
