@@ -59,7 +59,7 @@ def test_two_processes_share_one_study(digits28, tmp_path, kind, how):
     assert len({t.params["lr"] for t in study.get_trials()}) == 4  # no two processes proposed the same trial
 
 
-def _wait_mid_trial(url: str, proc, timeout=300.0):
+def _wait_mid_trial(url: str, proc, timeout=1200.0):  # generous: a loaded 2-core machine starts torch slowly
     """Wait until trial 0 is RUNNING with its first epoch reported and checkpointed (the kill lands mid-trial)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
