@@ -12,8 +12,9 @@ PY=${PYTHON:-python3}
 STAMP="$VENV/.cnnlab-setup"
 HASH=$(cat scripts/setup.sh pyproject.toml | sha256sum | cut -d' ' -f1)
 
-# Debian packages: datasets, photos/styles, the headless browser for the report test, GNU Go (cnnlab go).
-APT_PKGS="dataset-fashion-mnist opencv-doc darknet chromium asterisk-core-sounds-en-wav espeak-ng flite gnugo"
+# Debian packages: datasets, photos/styles, the headless browser for the report test, GNU Go (cnnlab go),
+# the PostgreSQL server binaries (the multi-worker tuning storage test).
+APT_PKGS="dataset-fashion-mnist opencv-doc darknet chromium asterisk-core-sounds-en-wav espeak-ng flite gnugo postgresql"
 APT_STAMP=/var/tmp/cnnlab-apt-$(echo "$APT_PKGS" | sha256sum | cut -c1-12)
 
 install_apt() {

@@ -13,18 +13,31 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from cnnlab.errors import ConfigError
 from cnnlab.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D, Sequential
 from cnnlab.zoo.registry import register
 
 
 @register("lecture_cnn", (1, 28, 28), "Keras tutorial CNN: Conv32-pool-Conv64-pool-Conv64-Dense64-Dense10")
-def lecture_cnn(num_classes: int = 10, input_shape: Sequence[int] = (1, 28, 28)) -> Sequential:
-    """The lecture's Keras CNN (55,744 conv parameters; 93,322 with the dense head on 1×28×28)."""
+def lecture_cnn(num_classes: int = 10, input_shape: Sequence[int] = (1, 28, 28), width: float = 1.0,
+                dropout: float = 0.0) -> Sequential:
+    """The lecture's Keras CNN (55,744 conv parameters; 93,322 with the dense head on 1×28×28).
+
+    ``width`` scales every layer's units (32-64-64 filters, 64 dense units; rounded, at least 1) and ``dropout``
+    > 0 puts a Dropout before each Dense layer: the knobs a hyper-parameter search turns (``cnnlab tune``).
+    The defaults build the lecture's network exactly.
+    """
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
+        raise ConfigError(f"`width` must be a number > 0; got {width!r}")
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ConfigError(f"`dropout` must be a number in [0, 1); got {dropout!r}")
+    c1, c2, d = (max(1, round(n * width)) for n in (32, 64, 64))
+    drop = [Dropout(float(dropout))] if dropout > 0 else []
     return Sequential([
-        Conv2D(32, 3, activation="relu"), MaxPooling2D(2),
-        Conv2D(64, 3, activation="relu"), MaxPooling2D(2),
-        Conv2D(64, 3, activation="relu"),
-        Flatten(), Dense(64, activation="relu"), Dense(num_classes),
+        Conv2D(c1, 3, activation="relu"), MaxPooling2D(2),
+        Conv2D(c2, 3, activation="relu"), MaxPooling2D(2),
+        Conv2D(c2, 3, activation="relu"),
+        Flatten(), *drop, Dense(d, activation="relu"), *drop, Dense(num_classes),
     ], input_shape=input_shape)
 
 
