@@ -30,6 +30,11 @@ RECIPES = {
     "cmvn+aug-nowarp": dict(utterance_norm="cmvn", augment=SpeechAugment(warp=None)),
     "cmvn+aug+wide": dict(utterance_norm="cmvn", augment=SpeechAugment(),
                           model_options={"channels": [48, 48], "hidden": 16}),
+    # second round, after noise hurt on the (clean) validation speakers
+    "cmvn+aug-nonoise": dict(utterance_norm="cmvn", augment=SpeechAugment(snr=None)),
+    "cmvn+synth": dict(utterance_norm="cmvn", synth=True),
+    "cmvn+light": dict(utterance_norm="cmvn", augment=SpeechAugment(speed=(0.95, 1.05), shift=0.05, snr=None,
+                                                                   warp=(0.95, 1.05), freq_masks=1, time_masks=1)),
 }
 
 
