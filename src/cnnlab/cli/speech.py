@@ -27,15 +27,6 @@ def _data(data: str):
     return (None if first == "fsdd" else Path(first)), ((Path(extra),) if extra else ())
 
 
-def _root(data: str):
-    root, extra = _data(data)
-    if extra:
-        from cnnlab.errors import ConfigError
-
-        raise ConfigError(f"the benchmark takes --data fsdd or DIR; got {data!r}")
-    return root
-
-
 @speech_app.command("train")
 def train_command(
     data: str = typer.Option("fsdd", "--data", help="fsdd | DIR (a folder of {digit}_{speaker}_{take}.wav) | "
@@ -48,20 +39,29 @@ def train_command(
     lr: float = typer.Option(3e-3, "--lr"),
     seed: int = typer.Option(0, "--seed"),
     threads: int = typer.Option(0, "--threads", help="torch threads (0: torch's default)"),
+    augment: bool = typer.Option(False, "--augment/--no-augment", help="speed 0.9–1.1, shift ±10%, noise 5–30 dB "
+                                 "SNR, frequency warp 0.9–1.1, SpecAugment masks; drawn afresh every epoch"),
+    norm: str = typer.Option("max", "--norm", help="per-utterance normalisation of the log-mel: max | mvn | cmvn"),
+    exclude: str = typer.Option("", "--exclude", help="speakers left out of every split, comma-separated"),
+    resume: bool = typer.Option(False, "--resume", help="continue the interrupted run in --out"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Train a spoken-digit model through cnnlab's fit; prints the test accuracy per speaker."""
     from cnnlab.apps.speech.training import train
+    from cnnlab.errors import ConfigError
     from cnnlab.train import default_run_dir
 
     if threads:
         import torch
 
         torch.set_num_threads(threads)
+    if resume and out is None:
+        raise ConfigError("`--resume` needs `--out RUN` (the interrupted run folder)")
     run_dir = out or default_run_dir(f"speech_{model}", f"fsdd-{split.replace(':', '-')}")
     root, extra = _data(data)
     r = train(model, split=split, out=run_dir, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-              root=root, extra_train=extra, progress=progress)
+              root=root, extra_train=extra, progress=progress, augment=augment, utterance_norm=norm,
+              exclude=[v.strip() for v in exclude.split(",") if v.strip()], resume=resume)
     typer.echo(f"{r.model} ({r.params:,} params) on {split}: test accuracy {100 * r.test_accuracy:.2f}%")
     typer.echo("per speaker: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in r.per_speaker.items()))
     if r.allison:
@@ -100,22 +100,35 @@ def benchmark_command(
     speakers: str = typer.Option("", "--speakers", help="held-out speakers of the folds, comma-separated (default all)"),
     epochs: int = typer.Option(20, "--epochs", "-e"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="JSON file of every run (written as it goes)"),
-    data: str = typer.Option("fsdd", "--data", help="fsdd, or a folder of {digit}_{speaker}_{take}.wav files"),
+    data: str = typer.Option("fsdd", "--data", help="fsdd, DIR, or fsdd+DIR (DIR's clips, e.g. "
+                             "synthesised, join every training split)"),
+    augment: bool = typer.Option(False, "--augment/--no-augment", help="on-the-fly augmentation (see train)"),
+    norm: str = typer.Option("max", "--norm", help="max | mvn | cmvn"),
+    seeds: str = typer.Option("0", "--seeds", help="comma-separated seeds (each run once per seed)"),
     threads: int = typer.Option(1, "--threads", help="torch threads"),
 ) -> None:
-    """The three models on the official split and leave-one-speaker-out; prints the markdown table."""
+    """The three models on the official split and leave-one-speaker-out; prints the markdown table.
+
+    With --out an existing file is resumed: the runs it holds are not trained again."""
     import torch
 
-    from cnnlab.apps.speech.benchmark import render_table, run_benchmark
+    from cnnlab.apps.speech.benchmark import render_paired, render_table, run_benchmark
     from cnnlab.errors import ConfigError
 
     if folds not in ("all", "official", "speakers"):
         raise ConfigError(f"`--folds` must be all, official or speakers; got {folds!r}")
+    try:
+        seed_list = [int(v) for v in seeds.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"`--seeds` must be comma-separated integers; got {seeds!r}") from None
     torch.set_num_threads(threads)
+    root, extra = _data(data)
     doc = run_benchmark(tuple(m.strip() for m in models.split(",") if m.strip()), folds=folds, epochs=epochs,
-                        speakers=[v.strip() for v in speakers.split(",") if v.strip()], out=out, root=_root(data),
+                        speakers=[v.strip() for v in speakers.split(",") if v.strip()], out=out, root=root,
+                        seeds=seed_list, augment=augment or None, utterance_norm=norm, extra_train=extra,
                         log=typer.echo)
     typer.echo(render_table(doc))
+    typer.echo(render_paired(doc))
 
 
 @speech_app.command("synth")

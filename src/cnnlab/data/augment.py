@@ -2,6 +2,17 @@
 
 One affine warp per batch (``affine_grid`` + ``grid_sample``) instead of a Python loop over images; the
 random parameters come from an explicit generator so a resumed run draws the same augmentations.
+
+The protocol :func:`cnnlab.fit` uses (``augment=``) is two methods, so an application brings its own
+augmenter (e.g. :class:`cnnlab.apps.speech.augment.SpeechAugment` for waveforms):
+
+- ``sample(n, generator) -> Tensor`` of shape (n, ...): every random number of ``n`` examples, drawn from
+  the run's augmentation generator (saved in checkpoints, so a resumed run draws the same ones);
+- ``apply(x, rand) -> Tensor``: the augmented batch, a deterministic function of ``x`` and those numbers
+  (it may change the shape, e.g. waveforms in, features out, as long as the model takes the result).
+
+An augmenter with ``images_only = True`` (like :class:`RandomAffine`) is refused for non-image datasets. A
+dataclass augmenter is recorded in ``config.json`` as its fields.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ class RandomAffine:
 
     shift: float = 0.1
     degrees: float = 10.0
+    images_only = True  # a class attribute, not a field: (N, C, H, W) inputs only
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """The random numbers of ``n`` warps, (N, 3) in [0, 1) (drawn on the CPU: reproducible anywhere)."""
@@ -45,12 +57,24 @@ class RandomAffine:
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def make_augment(spec) -> RandomAffine | None:
-    """``True`` -> default shifts/rotations, ``False``/``None`` -> none, a :class:`RandomAffine` as is."""
+def is_augmenter(obj) -> bool:
+    """Whether ``obj`` has the ``sample``/``apply`` methods of the augmentation protocol (module docstring)."""
+    return callable(getattr(obj, "sample", None)) and callable(getattr(obj, "apply", None))
+
+
+def make_augment(spec):
+    """``True`` -> default shifts/rotations, ``False``/``None`` -> none, an augmenter (:class:`RandomAffine` or
+    any object with ``sample``/``apply``) as is."""
     if spec is None or spec is False:
         return None
     if spec is True:
         return RandomAffine()
-    if isinstance(spec, RandomAffine):
+    if is_augmenter(spec):
         return spec
-    raise TypeError(f"`augment` must be a bool or a RandomAffine; got {type(spec).__name__}")
+    if isinstance(spec, dict):  # the fields a stored config holds; the object itself is not rebuilt
+        from cnnlab.errors import ConfigError
+
+        raise ConfigError("this run was trained with an augmenter object; pass the same one again as `augment=` "
+                          f"(stored fields: {spec})")
+    raise TypeError(f"`augment` must be a bool or an augmenter with sample/apply (e.g. RandomAffine); "
+                    f"got {type(spec).__name__}")

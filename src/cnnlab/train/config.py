@@ -33,7 +33,7 @@ class FitConfig:
     step_size: int = 0  # epochs per step of the "step" schedule; 0 -> epochs // 3
     gamma: float = 0.1
     label_smoothing: float = 0.0
-    augment: bool = False
+    augment: object = False  # bool (image shifts/rotations) or an augmenter (cnnlab.data.augment protocol)
     precision: str = "auto"
     layout: str = "auto"
     compile: bool = False

@@ -46,6 +46,16 @@ def _describe(model: nn.Module) -> dict | None:
         return None
 
 
+def _augment_fields(value):
+    """An augmenter as ``config.json`` stores it (a dataclass's fields; bools/None as they are)."""
+    import dataclasses
+
+    from cnnlab.spec import _plain
+
+    return _plain(dataclasses.asdict(value) if dataclasses.is_dataclass(value) and not isinstance(value, type)
+                  else value)
+
+
 def _resume_options(stored: dict, options: dict, path: Path) -> dict:
     """The stored options, with ``epochs`` allowed to grow for constant/step schedules."""
     merged = dict(stored)
@@ -57,6 +67,8 @@ def _resume_options(stored: dict, options: dict, path: Path) -> dict:
             merged["epochs"] = value
         elif key in ("precision", "layout") and value == "auto":
             continue
+        elif key == "augment" and _augment_fields(value) == _augment_fields(stored.get("augment")):
+            merged[key] = value  # the same augmenter (stored as its fields): the object itself is used
         elif key in stored and stored[key] != value and key not in ("device", "eval_batch_size"):
             raise ConfigError(f"`{key}`={value!r} differs from the run being resumed (`{path}` has {stored[key]!r}); "
                               "a resume continues the stored run, so leave it out")
@@ -222,7 +234,7 @@ class Trainer:
         from cnnlab.data import make_augment
 
         self.augment = make_augment(cfg.augment)
-        if self.augment is not None and not ds.is_image:
+        if self.augment is not None and getattr(self.augment, "images_only", False) and not ds.is_image:
             raise ConfigError(f"`augment` applies to images (N, C, H, W floats); dataset {ds.name!r} has "
                               f"{ds.input_dtype} inputs of shape {ds.input_shape}")
         self.preprocess = self._preprocess().to(device)

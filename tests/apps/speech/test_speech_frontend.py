@@ -126,3 +126,20 @@ def test_logmel_ignores_the_recording_level():
     x = torch.randn(2, 8000, generator=torch.Generator().manual_seed(1))
     front = LogMel()
     torch.testing.assert_close(front(x), front(0.01 * x), atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("mode", ["mvn", "cmvn"])
+def test_per_utterance_normalisation_matches_the_formulas(mode):
+    rng = np.random.default_rng(2)
+    t = np.arange(4000) / 8000
+    x = (np.sin(2 * np.pi * 700 * t) * np.hanning(4000) + 0.05 * rng.standard_normal(4000)).astype(np.float32)
+    ours = LogMel(fmin=20.0, utterance_norm=mode)(torch.from_numpy(x)[None])[0].numpy()
+    db = ref_logmel(x, 8000, 256, 128, 40, 20.0, 80.0) * 40.0 - 40.0  # back to floored dB re the max
+    axis = None if mode == "mvn" else 1
+    ref = (db - db.mean(axis=axis, keepdims=True)) / db.std(axis=axis, ddof=1, keepdims=True)
+    np.testing.assert_allclose(ours, ref, atol=2e-4)
+    if mode == "cmvn":  # every band: mean 0, standard deviation 1 over the frames
+        np.testing.assert_allclose(ours.mean(1), 0.0, atol=1e-5)
+        np.testing.assert_allclose(ours.std(1, ddof=1), 1.0, atol=1e-4)
+    with pytest.raises(ConfigError, match="`utterance_norm` must be one of max, mvn, cmvn; got 'pcen'"):
+        LogMel(utterance_norm="pcen")

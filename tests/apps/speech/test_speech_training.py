@@ -56,7 +56,7 @@ def test_splits_of_the_fsdd_layout():
 
 def test_the_store_folder_is_named_when_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNLAB_DATA", str(tmp_path))
-    with pytest.raises(DataError, match=f"FSDD not found: `{tmp_path}/fsdd/recordings` does not exist"):
+    with pytest.raises(DataError, match=f"dataset `fsdd` not found in {tmp_path}/fsdd; get it with: cnnlab data fetch fsdd"):
         fsdd_root()
 
 
@@ -158,3 +158,46 @@ def test_benchmark_on_one_fold_and_its_table(store, tmp_path, monkeypatch, capsy
     assert f"| speech_dnn | 31,978 | 0.03 M | — | {acc:.1f}% | ann {acc:.0f} |" in table
     assert main(["speech", "benchmark", "--speakers", "zed", "--folds", "speakers"]) == 2
     assert "`speakers` must be among ann, bob; got zed" in capsys.readouterr().err
+
+
+def test_benchmark_table_and_paired_differences_from_hand_made_runs():
+    from cnnlab.apps.speech.benchmark import paired, render_paired, render_table
+
+    def run(model, split, acc, seed=0):
+        return {"model": model, "split": split, "seed": seed, "params": 100, "test_accuracy": acc,
+                "train_seconds": 10.0, "cpu_seconds": 5.0, "allison": {"correct": 7, "total": 10}}
+
+    runs = [run("freq", "official", 0.97), run("freq", "official", 0.99, seed=1),
+            run("freq", "speaker:a", 0.80), run("freq", "speaker:a", 0.90, seed=1), run("freq", "speaker:b", 0.70),
+            run("cnn2d", "official", 0.90), run("cnn2d", "speaker:a", 0.60), run("cnn2d", "speaker:b", 0.75)]
+    doc = {"epochs": 1, "macs": {"freq": 2e6, "cnn2d": 3e6}, "runs": runs}
+    table = render_table(doc)
+    # freq: folds a = (80 + 90) / 2 = 85, b = 70 -> mean 77.5, sample std of (85, 70) = 10.61
+    assert "| speech_freq | 100 | 2.00 M | 98.0 ± 1.4% | 77.5 ± 10.6% | a 85 b 70 | 7/7 of 10 |" in table
+    assert "| speech_cnn2d | 100 | 3.00 M | 90.0% | 67.5 ± 10.6% | a 60 b 75 | 7 of 10 |" in table
+    # paired: a 85 − 60 = +25, b 70 − 75 = −5 -> mean +10, std of (25, −5) = 21.2, better on 1 of 2
+    p = paired(doc, "freq", "cnn2d")
+    assert p["mean"] == pytest.approx(10.0) and p["std"] == pytest.approx(21.2132, abs=1e-3)
+    assert (p["better"], p["folds"]) == (1, 2)
+    assert render_paired(doc) == "freq − cnn2d on unseen speakers: +10.0 ± 21.2 points (better on 1 of 2 folds)"
+
+
+def test_cli_train_with_augmentation_normalisation_exclusion_and_resume(store, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CNNLAB_DATA", str(store))
+    run = tmp_path / "aug-run"
+    assert main(["speech", "train", "--model", "dnn", "--epochs", "2", "--batch-size", "16", "--augment",
+                 "--norm", "mvn", "--exclude", "bob", "--out", str(run), "--no-progress"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["fit"]["augment"]["speed"] == [0.9, 1.1] and config["extra"]["exclude"] == ["bob"]
+    assert (config["data"]["n_train"], config["data"]["n_val"], config["data"]["n_test"]) == (40, 50, 50)
+    assert config["data"]["input_shape"] == [8000]  # waveforms: features are computed per batch after augmenting
+    saved = json.loads((run / "speech.json").read_text())
+    assert saved["utterance_norm"] == "mvn" and saved["augment"].startswith("speed 0.9–1.1")
+    from cnnlab.train import load_run
+
+    assert load_run(run).model.frontend.utterance_norm == "mvn"  # predict rebuilds the same front end
+    capsys.readouterr()
+    assert main(["speech", "train", "--exclude", "zed", "--out", str(tmp_path / "x")]) == 2
+    assert "`exclude` must name speakers of the data; got zed" in capsys.readouterr().err
+    assert main(["speech", "train", "--resume"]) == 2
+    assert "`--resume` needs `--out RUN`" in capsys.readouterr().err

@@ -2,7 +2,7 @@
 
 FSDD (Jakobovski et al., CC BY-SA 4.0): 3,000 clips ``{digit}_{speaker}_{take}.wav`` (6 speakers × 10
 digits × 50 takes, 8 kHz mono) under ``$CNNLAB_DATA/fsdd/recordings`` (default
-``~/.cache/cnnlab/datasets/fsdd/recordings``). Splits:
+``~/.cache/cnnlab/datasets/fsdd/recordings``; :mod:`cnnlab.data.store`, ``cnnlab data fetch fsdd``). Splits:
 
 - ``official``: takes 0–4 test, 5–49 train (the speakers overlap); validation = takes 5–9;
 - ``speaker:NAME``: every clip of NAME is the test set (an unseen speaker); the other five speakers train,
@@ -11,7 +11,6 @@ digits × 50 takes, 8 kHz mono) under ``$CNNLAB_DATA/fsdd/recordings`` (default
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,15 +39,17 @@ class Clip:
 
 
 def fsdd_root() -> Path:
-    """``$CNNLAB_DATA/fsdd/recordings`` (``CNNLAB_DATA`` defaults to ``~/.cache/cnnlab/datasets``).
+    """``$CNNLAB_DATA/fsdd/recordings``, found through :mod:`cnnlab.data.store` (``cnnlab data fetch fsdd``).
 
     Raises:
-        DataError: the folder does not exist (the message names it).
+        DataError: the dataset is missing (the message names the folder and the fetch command).
     """
-    root = Path(os.path.expanduser(os.environ.get("CNNLAB_DATA", "~/.cache/cnnlab/datasets"))) / "fsdd" / "recordings"
-    if not root.is_dir():
-        raise DataError(f"FSDD not found: `{root}` does not exist (set CNNLAB_DATA to the folder holding fsdd/)")
-    return root
+    from cnnlab.data import store
+
+    where = store.folder("fsdd") / "recordings"
+    if not where.is_dir():
+        store.require("fsdd")  # raises the store's one-line error (folder + fetch command)
+    return where  # a folder holding fewer clips (a subset, a test) is used as it is
 
 
 def list_fsdd(root: str | Path | None = None) -> list[Clip]:

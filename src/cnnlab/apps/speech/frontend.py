@@ -12,6 +12,14 @@ Filters are triangles between adjacent centres equally spaced on the mel scale (
 area (``2 / (f_right − f_left)``). The output is ``10·log10(max(mel, amin))`` relative to the clip's loudest
 bin, floored ``top_db`` below it and mapped to about [−1, 1] by ``(dB + top_db/2) / (top_db/2)``: invariant to
 the recording level, like ``librosa.power_to_db(S, ref=np.max, top_db=80)``.
+
+Per-utterance normalisation (``utterance_norm``), applied to those floored dB values of each clip:
+
+- ``"max"`` (default): the mapping to [−1, 1] above only;
+- ``"mvn"``: minus the clip's mean, divided by its standard deviation (over all bins and frames);
+- ``"cmvn"``: per mel band, minus its mean over the frames, divided by its standard deviation over the
+  frames (cepstral-style mean/variance normalisation: a fixed spectral tilt of the voice or the microphone
+  is a constant per band and is removed).
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ from torch import nn
 
 from cnnlab.errors import ConfigError, ShapeError
 
-__all__ = ["hz_to_mel", "mel_to_hz", "mel_filterbank", "LogMel"]
+__all__ = ["hz_to_mel", "mel_to_hz", "mel_filterbank", "LogMel", "UTTERANCE_NORMS"]
+
+UTTERANCE_NORMS = ("max", "mvn", "cmvn")
 
 
 def hz_to_mel(f, scale: str = "htk"):
@@ -86,6 +96,7 @@ class LogMel(nn.Module):
         win_length: window length (default ``n_fft``).
         n_mels, fmin, fmax, scale, norm: the filterbank (:func:`mel_filterbank`).
         top_db: dynamic range kept below the loudest bin of each clip.
+        utterance_norm: ``"max"`` | ``"mvn"`` | ``"cmvn"`` (module docstring).
 
     Shape:
         input (N, L) float; output (N, n_mels, 1 + L // hop_length).
@@ -93,8 +104,11 @@ class LogMel(nn.Module):
 
     def __init__(self, sample_rate: int = 8000, n_fft: int = 256, hop_length: int = 128, win_length: int | None = None,
                  n_mels: int = 40, fmin: float = 20.0, fmax: float | None = None, scale: str = "htk",
-                 norm: str | None = "slaney", top_db: float = 80.0):
+                 norm: str | None = "slaney", top_db: float = 80.0, utterance_norm: str = "max"):
         super().__init__()
+        if utterance_norm not in UTTERANCE_NORMS:
+            raise ConfigError(f"`utterance_norm` must be one of {', '.join(UTTERANCE_NORMS)}; got {utterance_norm!r}")
+        self.utterance_norm = utterance_norm
         self.sample_rate, self.n_fft, self.hop_length = int(sample_rate), int(n_fft), int(hop_length)
         self.win_length = int(win_length or n_fft)
         if not 0 < self.win_length <= self.n_fft or self.hop_length <= 0:
@@ -123,12 +137,22 @@ class LogMel(nn.Module):
         return torch.matmul(self.fbank, self.power(x))  # (M, K) @ (N, K, T) -> (N, M, T)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        db = 10.0 * torch.log10(self.mel(x).clamp_min(1e-10))  # (N, M, T)
+        return self.from_power(self.power(x))
+
+    def from_power(self, power: torch.Tensor) -> torch.Tensor:
+        """|STFT|² (N, n_fft // 2 + 1, T) -> the log-mel output (the rest of :meth:`forward`; augmentation
+        that warps the spectrum enters here)."""
+        db = 10.0 * torch.log10(torch.matmul(self.fbank, power).clamp_min(1e-10))  # (N, M, T)
         db = db - db.amax(dim=(1, 2), keepdim=True)
         db = db.clamp_min(-self.top_db)
+        if self.utterance_norm == "mvn":
+            return (db - db.mean(dim=(1, 2), keepdim=True)) / db.std(dim=(1, 2), keepdim=True).clamp_min(1e-3)
+        if self.utterance_norm == "cmvn":
+            return (db - db.mean(dim=2, keepdim=True)) / db.std(dim=2, keepdim=True).clamp_min(1e-3)
         half = self.top_db / 2.0
         return (db + half) / half
 
     def extra_repr(self) -> str:
         return (f"sample_rate={self.sample_rate}, n_fft={self.n_fft}, hop_length={self.hop_length}, "
-                f"win_length={self.win_length}, n_mels={self.n_mels}, top_db={self.top_db:g}")
+                f"win_length={self.win_length}, n_mels={self.n_mels}, top_db={self.top_db:g}, "
+                f"utterance_norm={self.utterance_norm}")

@@ -37,9 +37,10 @@ MODELS = {"freq": "speech_freq", "cnn2d": "speech_cnn2d", "dnn": "speech_dnn"}
 class SpeechNet(nn.Module):
     """``frontend`` (waveform -> log-mel) then ``body`` (log-mel -> scores); see the module docstring."""
 
-    def __init__(self, body: nn.Module, *, sample_rate: int = 8000, length: int = 8000, n_mels: int = 40):
+    def __init__(self, body: nn.Module, *, sample_rate: int = 8000, length: int = 8000, n_mels: int = 40,
+                 utterance_norm: str = "max"):
         super().__init__()
-        self.frontend = LogMel(sample_rate=sample_rate, n_mels=n_mels)
+        self.frontend = LogMel(sample_rate=sample_rate, n_mels=n_mels, utterance_norm=utterance_norm)
         self.body = body
         self.sample_rate, self.length = int(sample_rate), int(length)
         self.feature_shape = (int(n_mels), self.frontend.frames(self.length))
@@ -131,19 +132,24 @@ _SHAPE = (8000,)
 
 @register("speech_freq", _SHAPE, "Spoken digits: log-mel front end, frequency-only conv+pool (8×1, 4×1), BiLSTM "
           "over time (~32k params)")
-def speech_freq(num_classes: int = 10, sample_rate: int = 8000, length: int = 8000, n_mels: int = 40) -> SpeechNet:
-    return SpeechNet(FreqBody(n_mels, num_classes), sample_rate=sample_rate, length=length, n_mels=n_mels)
+def speech_freq(num_classes: int = 10, sample_rate: int = 8000, length: int = 8000, n_mels: int = 40,
+                utterance_norm: str = "max", channels=(32, 32), hidden: int = 22) -> SpeechNet:
+    return SpeechNet(FreqBody(n_mels, num_classes, channels=tuple(channels), hidden=hidden), sample_rate=sample_rate,
+                     length=length, n_mels=n_mels, utterance_norm=utterance_norm)
 
 
 @register("speech_cnn2d", _SHAPE, "Spoken digits: log-mel front end, 3×3 conv + 2×2 pool over time and "
           "frequency (~32k params)")
-def speech_cnn2d(num_classes: int = 10, sample_rate: int = 8000, length: int = 8000, n_mels: int = 40) -> SpeechNet:
-    return SpeechNet(CNN2DBody(n_mels, num_classes), sample_rate=sample_rate, length=length, n_mels=n_mels)
+def speech_cnn2d(num_classes: int = 10, sample_rate: int = 8000, length: int = 8000, n_mels: int = 40,
+                 utterance_norm: str = "max", channels=(16, 32, 88)) -> SpeechNet:
+    return SpeechNet(CNN2DBody(n_mels, num_classes, channels=tuple(channels)), sample_rate=sample_rate, length=length,
+                     n_mels=n_mels, utterance_norm=utterance_norm)
 
 
 @register("speech_dnn", _SHAPE, "Spoken digits: log-mel front end, 3-frame average, two hidden layers of 36 "
           "(~32k params)")
-def speech_dnn(num_classes: int = 10, sample_rate: int = 8000, length: int = 8000, n_mels: int = 40) -> SpeechNet:
-    net = SpeechNet(nn.Identity(), sample_rate=sample_rate, length=length, n_mels=n_mels)
-    net.body = DNNBody(n_mels, net.feature_shape[1], num_classes)
+def speech_dnn(num_classes: int = 10, sample_rate: int = 8000, length: int = 8000, n_mels: int = 40,
+               utterance_norm: str = "max", hidden=(36, 36)) -> SpeechNet:
+    net = SpeechNet(nn.Identity(), sample_rate=sample_rate, length=length, n_mels=n_mels, utterance_norm=utterance_norm)
+    net.body = DNNBody(n_mels, net.feature_shape[1], num_classes, hidden=tuple(hidden))
     return net

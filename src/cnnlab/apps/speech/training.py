@@ -45,14 +45,19 @@ class SpeechResult:
     history: object = field(default=None, repr=False)
 
 
-def create_model(name: str):
-    """``freq`` | ``cnn2d`` | ``dnn`` (or the zoo names ``speech_*``) -> a fresh :class:`~.models.SpeechNet`."""
+def create_model(name: str, **kwargs):
+    """``freq`` | ``cnn2d`` | ``dnn`` (or the zoo names ``speech_*``) -> a fresh :class:`~.models.SpeechNet`.
+
+    ``kwargs`` go to the zoo builder (``utterance_norm``, ``channels``, ``hidden``, ...)."""
     from cnnlab import zoo
 
     zoo_name = MODELS.get(name, name)
     if zoo_name not in MODELS.values():
         raise UnknownNameError(f"`--model` must be one of {', '.join(MODELS)}; got {name!r}")
-    return zoo.create(zoo_name)
+    try:
+        return zoo.create(zoo_name, **kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"bad option for `{zoo_name}`: {exc}") from None
 
 
 @torch.no_grad()
@@ -62,25 +67,39 @@ def _features(model, x: torch.Tensor, batch: int = 500) -> torch.Tensor:
         x.new_zeros((0, *model.feature_shape))
 
 
-def features_dataset(model, split: str = "official", *, root=None, extra_train=(), top_db: float = TOP_DB):
-    """The FSDD split as log-mel features computed with ``model``'s front end.
+def features_dataset(model, split: str = "official", *, root=None, extra_train=(), top_db: float = TOP_DB,
+                     exclude=(), waveforms: bool = False):
+    """The FSDD split as log-mel features computed with ``model``'s front end (or as waveforms).
 
     ``extra_train`` names folders (e.g. of ``cnnlab speech synth``) whose every clip joins the training split
-    only; validation and test stay the recordings of ``root``.
+    only; validation and test stay the recordings of ``root``. ``exclude`` names speakers left out of every
+    split (for choosing options on a validation speaker with the test speaker out of sight).
+    ``waveforms=True`` keeps the (N, length) waveforms (what on-the-fly augmentation starts from; the model
+    computes their features itself).
 
     Returns:
-        ``(dataset, clips)``: a :class:`cnnlab.data.Dataset` with x (N, n_mels, T) float32 and digit labels,
-        and the ``{"train", "val", "test"}`` clip lists (for per-speaker scores).
+        ``(dataset, clips)``: a :class:`cnnlab.data.Dataset` with x (N, n_mels, T) float32 (or (N, length))
+        and digit labels, and the ``{"train", "val", "test"}`` clip lists (for per-speaker scores).
+
+    Raises:
+        ConfigError: an excluded speaker that is not in the data, or excluding the test speaker.
     """
     from cnnlab.data import Dataset
 
-    clips = split_clips(list_fsdd(root), split)
+    clips = list_fsdd(root)
+    exclude = list(exclude)
+    unknown = sorted(set(exclude) - {c.speaker for c in clips})
+    if unknown:
+        raise ConfigError(f"`exclude` must name speakers of the data; got {', '.join(unknown)}")
+    if split.startswith("speaker:") and split.split(":", 1)[1] in exclude:
+        raise ConfigError(f"the test speaker of `{split}` cannot also be excluded")
+    clips = split_clips([c for c in clips if c.speaker not in exclude], split)
     for folder in extra_train:
         clips["train"] = clips["train"] + list_fsdd(folder)
     tensors = {}
     for part, items in clips.items():
         x, y = load_waveforms(items, sample_rate=model.sample_rate, length=model.length, top_db=top_db)
-        tensors[part] = (_features(model, x), y)
+        tensors[part] = (x if waveforms else _features(model, x), y)
     ds = Dataset(f"fsdd-{split}", *tensors["train"], *tensors["val"], *tensors["test"], classes=list(DIGITS))
     return ds, clips
 
@@ -97,7 +116,8 @@ def _per_speaker(model, x: torch.Tensor, y: torch.Tensor, clips) -> dict[str, fl
 
 def train(model: str = "freq", *, split: str = "official", out: str | Path | None = None, epochs: int = 20,
           batch_size: int = 64, lr: float = 3e-3, seed: int = 0, root=None, extra_train=(), progress: bool = True,
-          allison: bool = True) -> SpeechResult:
+          allison: bool = True, augment=None, utterance_norm: str = "max", model_options: dict | None = None,
+          exclude=(), resume: bool = False) -> SpeechResult:
     """Train ``model`` on the FSDD ``split`` through :func:`cnnlab.fit` and score its test set.
 
     Args:
@@ -108,21 +128,41 @@ def train(model: str = "freq", *, split: str = "official", out: str | Path | Non
         root: the recordings folder (default ``$CNNLAB_DATA/fsdd/recordings``).
         extra_train: folders of more training clips (synthesised speech), never validated or tested on.
         allison: also score the ten Allison digits when the Debian package is installed.
+        augment: a :class:`~.augment.SpeechAugment` (``True``: its defaults; ``None``/``False``: none), drawn
+            afresh for every training batch inside ``fit`` (validation and test clips are never augmented).
+        utterance_norm: the front end's per-utterance normalisation, ``max`` | ``mvn`` | ``cmvn``.
+        model_options: more zoo-builder options (``channels``, ``hidden``).
+        exclude: speakers left out of every split (choose options on a validation speaker, test speaker away).
+        resume: continue the interrupted run in ``out`` (same options).
 
     Raises:
         DataError: FSDD missing. ConfigError: a bad split/option. UnknownNameError: a bad model name.
     """
     from cnnlab.train import evaluate, fit
 
+    from cnnlab.apps.speech.augment import SpeechAugment
+
+    if augment is True:
+        augment = SpeechAugment()
+    augment = augment or None
+    if augment is not None and not isinstance(augment, SpeechAugment):
+        raise ConfigError(f"`augment` must be a SpeechAugment, True or None; got {type(augment).__name__}")
+    if resume and out is None:
+        raise ConfigError("`resume` needs the run folder `out`")
     torch.manual_seed(seed)  # the initial weights depend on the seed only
-    net = create_model(model)
-    ds, clips = features_dataset(net, split, root=root, extra_train=extra_train)
+    net = create_model(model, utterance_norm=utterance_norm, **(model_options or {}))
+    ds, clips = features_dataset(net, split, root=root, extra_train=extra_train, exclude=exclude,
+                                 waveforms=augment is not None)
     t0, c0 = time.perf_counter(), time.process_time()
-    history = fit(net, ds, task="classification", out=out, progress=progress, epochs=epochs,
-                  batch_size=batch_size, lr=lr, optimizer="adam", schedule="cosine", seed=seed, precision="fp32",
-                  device="cpu", extra={"app": "speech", "split": split, "top_db": TOP_DB,
-                                       "extra_train": [str(f) for f in extra_train],
-                                       "sample_rate": net.sample_rate, "length": net.length})
+    options = dict(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", schedule="cosine", seed=seed,
+                   precision="fp32", device="cpu")
+    if augment is not None:
+        options["augment"] = augment.bind(net.frontend)
+    history = fit(net, ds, task="classification", out=None if resume else out, resume=out if resume else None,
+                  progress=progress, **options,
+                  extra={"app": "speech", "split": split, "top_db": TOP_DB, "exclude": list(exclude),
+                         "extra_train": [str(f) for f in extra_train], "augment": augment.describe() if augment else None,
+                         "sample_rate": net.sample_rate, "length": net.length})
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     net.eval()
     test = evaluate(net, ds, split="test", confusion=False)
@@ -140,7 +180,9 @@ def train(model: str = "freq", *, split: str = "official", out: str | Path | Non
         write_json(Path(out) / RESULTS_FILE, {"model": result.model, "split": split, "params": result.params,
                                               "test_accuracy": result.test_accuracy,
                                               "per_speaker": result.per_speaker, "epochs": result.epochs,
-                                              "train_seconds": wall, "cpu_seconds": cpu, "allison": result.allison})
+                                              "train_seconds": wall, "cpu_seconds": cpu, "allison": result.allison,
+                                              "augment": augment.describe() if augment else None,
+                                              "utterance_norm": utterance_norm, "exclude": list(exclude)})
     return result
 
 
