@@ -124,7 +124,8 @@ def render_table(result: dict) -> str:
     if result.get("table_only"):
         lines.append("(table read from the finished folds; no training in this call)")
     cpu = sum(r["cpu_seconds"] for r in result["rows"])
-    lines.append(f"Total training time {result['seconds'] / 60:.1f} min wall, {cpu / 60:.1f} min CPU, with "
+    lines.append(f"Training + validation time summed over every fold of every row: {result['seconds'] / 60:.1f} min "
+                 f"wall, {cpu / 60:.1f} min CPU (rows trained in parallel processes overlap in wall time), with "
                  f"{result['threads']} torch thread(s) on "
                  f"{result['cpu']}; load average before/after: "
                  f"{' '.join(f'{v:.1f}' for v in result['load_before'])} / "
