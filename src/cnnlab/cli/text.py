@@ -31,7 +31,10 @@ def train_command(
     embed_dim: Optional[int] = typer.Option(None, "--embed-dim", help="embedding size [the vectors', 50 for rand]"),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="epochs [25]"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="batch size [50]"),
-    patience: Optional[int] = typer.Option(None, "--patience", help="early stopping on val accuracy [5; 0 off]"),
+    patience: Optional[int] = typer.Option(None, "--patience", help="early stopping on val accuracy [5, rand 0; 0 off]"),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adadelta | adam | adamw | sgd [adadelta]"),
+    lr: Optional[float] = typer.Option(None, "--lr", help="learning rate [1.0 for Adadelta]"),
+    precision: Optional[str] = typer.Option(None, "--precision", help="fp32 | bf16 | auto [see docs/text.md]"),
     seed: int = typer.Option(0, "--seed", help="seed of the splits, initialisation and data order"),
     text_column: str = typer.Option("text", "--text-column", help="sentence column of a CSV/TSV"),
     label_column: str = typer.Option("label", "--label-column", help="label column of a CSV/TSV"),
@@ -47,8 +50,8 @@ def train_command(
     from cnnlab.apps.text.train import train
 
     _check_format(format)
-    options = {k: v for k, v in dict(epochs=epochs, batch_size=batch_size, patience=patience).items()
-               if v is not None}
+    options = {k: v for k, v in dict(epochs=epochs, batch_size=batch_size, patience=patience, optimizer=optimizer,
+                                     lr=lr, precision=precision).items() if v is not None}
     result = train(data, variant=variant, vectors=vectors, out=out, folds=folds, embed_dim=embed_dim, seed=seed,
                    text_column=text_column, label_column=label_column, progress=not quiet, resume=resume, rescale=rescale,
                    log=None if format == "json" else typer.echo, **options)
@@ -114,9 +117,11 @@ def benchmark_command(
     vectors: str = typer.Option("glove50", "--vectors", help="glove50 or a word2vec/GloVe file"),
     out: Path = typer.Option(Path("runs/text-benchmark"), "--out", "-o", help="folder of the CV runs"),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="epochs [25]"),
-    patience: Optional[int] = typer.Option(None, "--patience", help="early stopping on val accuracy [5]"),
+    patience: Optional[int] = typer.Option(None, "--patience", help="early stopping on val accuracy [5, rand 0]"),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads [torch's default]"),
     embed_dim: Optional[int] = typer.Option(None, "--embed-dim", help="embedding size [the vectors', 50 for rand]"),
+    rand_dim: Optional[int] = typer.Option(None, "--rand-dim", help="embedding size of CNN-rand only [--embed-dim]"),
+    precision: Optional[str] = typer.Option(None, "--precision", help="fp32 | bf16 | auto [see docs/text.md]"),
     seed: int = typer.Option(0, "--seed", help="seed"),
     table_only: bool = typer.Option(False, "--table-only", help="train nothing: the table of the folds in --out"),
     format: str = typer.Option("text", "--format", "-f", help="text or json (markdown table in text)"),
@@ -127,9 +132,9 @@ def benchmark_command(
     from cnnlab.apps.text.benchmark import render_table, run_benchmark
 
     _check_format(format)
-    options = {k: v for k, v in dict(epochs=epochs, patience=patience).items() if v is not None}
+    options = {k: v for k, v in dict(epochs=epochs, patience=patience, precision=precision).items() if v is not None}
     result = run_benchmark(variants=[v.strip() for v in variants.split(",") if v.strip()], folds=folds,
-                           vectors=vectors, out=out, threads=threads, seed=seed, embed_dim=embed_dim,
+                           vectors=vectors, out=out, threads=threads, seed=seed, embed_dim=embed_dim, rand_dim=rand_dim,
                            train_missing=not table_only,
                            log=None if format == "json" else typer.echo, **options)
     typer.echo(json.dumps(result) if format == "json" else render_table(result))

@@ -89,3 +89,23 @@ def test_max_norm_callback_holds_after_every_step():
         cb.on_step_end(state)
         assert float(m.classifier.weight.detach().norm(dim=1).max()) <= 3.0 + 1e-5
     assert max(before) > 3.0  # the constraint had work to do
+
+
+def test_trimming_trailing_pads_is_exact():
+    """Dropping all-<pad> trailing columns (keeping max(windows)) leaves every logit unchanged: a brute-force
+    max over all windows of the fully padded batch, computed without the trim."""
+    torch.manual_seed(0)
+    m = TextCNN(vocab_size=40, embed_dim=6, maps=5, variant="multichannel").eval()
+    with torch.no_grad():
+        for k in m.windows:  # negative and positive biases: the all-pad windows' value relu(b) matters
+            m.conv(k).bias.uniform_(-0.5, 0.5)
+        m.classifier.weight.normal_()
+    edge, full = 4, 4 + 30 + 4
+    ids = torch.zeros(6, full, dtype=torch.long)
+    for row, n in enumerate((1, 3, 7, 12, 9, 2)):
+        ids[row, edge:edge + n] = torch.randint(1, 40, (n,))
+    assert m.trim(ids).shape[1] == edge + 12 + max(m.windows) < full
+    x = m.embed(ids)
+    pooled = torch.cat([torch.relu(m.conv(k)(x)).amax(dim=2) for k in m.windows], dim=1)  # untrimmed max-over-time
+    assert torch.allclose(m(ids), m.classifier(pooled), atol=1e-6)
+    assert torch.equal(m.trim(ids[:, :edge + 12 + 2]), ids[:, :edge + 12 + 2])  # nothing to drop: unchanged

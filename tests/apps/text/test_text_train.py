@@ -191,5 +191,17 @@ def test_benchmark_table_only_reads_finished_folds(toy_csv, tmp_path):
     (row,) = result["rows"]  # static has no cv.json: left out, nothing trained
     assert row["variant"] == "rand" and row["completed"] == 2 and row["mean"] == pytest.approx(100 * cv["mean"])
     assert row["epochs"] == [2, 2] and row["seconds"] > 0
+    assert row["settings"] == f"≤2 ep, no early stop, adadelta lr 1, {T.default_precision()}"  # fold01/config.json
     assert not (tmp_path / "bench" / "static").exists()
     assert "(table read from the finished folds; no training in this call)" in render_table(result)
+
+
+def test_default_schedule_rand_runs_all_epochs_pretrained_stop_early(toy_csv, tmp_path):
+    import json
+
+    T.train(str(toy_csv), variant="rand", out=tmp_path / "r", text_column="sentence", label_column="sentiment",
+            embed_dim=8, progress=False, epochs=1)
+    fit_cfg = json.loads((tmp_path / "r" / "config.json").read_text())["fit"]
+    assert fit_cfg["patience"] == 0 and fit_cfg["epochs"] == 1 and fit_cfg["optimizer"] == "adadelta"
+    assert fit_cfg["precision"] == T.default_precision() and T.KIM_OPTIONS["patience"] == 5
+    assert T.VARIANT_PATIENCE == {"rand": 0}

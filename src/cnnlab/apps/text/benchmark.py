@@ -46,13 +46,29 @@ def _history_seconds(folder: Path, cv: dict) -> float:
     return round(total, 1)
 
 
+def _settings(folder: Path, cv: dict) -> str:
+    """``"25 ep, patience 5, adadelta lr 1, bf16"`` from the first fold's ``config.json`` (what actually ran)."""
+    if not cv.get("folds"):
+        return "-"
+    path = folder / f"fold{int(cv['folds'][0]['fold']):02d}" / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "-"
+    fit, resolved = config.get("fit", {}), config.get("resolved", {})
+    patience = fit.get("patience", 0)
+    return (f"≤{fit.get('epochs')} ep, {f'patience {patience}' if patience else 'no early stop'}, "
+            f"{fit.get('optimizer')} lr {fit.get('lr'):g}, {resolved.get('precision', fit.get('precision'))}")
+
+
 def run_benchmark(*, variants: List[str], folds: int = 10, vectors: str = "glove50", out: str | Path,
                   threads: Optional[int] = None, seed: int = 0, embed_dim: Optional[int] = None,
-                  log: Optional[Callable[[str], None]] = None, train_missing: bool = True, **options) -> dict:
+                  rand_dim: Optional[int] = None, log: Optional[Callable[[str], None]] = None, train_missing: bool = True, **options) -> dict:
     """Cross-validate each variant on MR; returns ``{"rows": [...], "threads", "cpu", "load", "seconds"}``.
 
     With ``train_missing=False`` nothing is trained: the rows come from the ``cv.json`` files already in
     ``out`` (variants without one are left out; a row's ``completed`` says how many folds it has).
+    ``rand_dim`` is the embedding size of CNN-rand alone (the pretrained variants take the vectors' size).
     """
     import torch
 
@@ -72,13 +88,13 @@ def run_benchmark(*, variants: List[str], folds: int = 10, vectors: str = "glove
             cv = json.loads(path.read_text(encoding="utf-8"))
         else:
             cv = train("mr", variant=variant, vectors=vectors, out=out / variant, folds=folds, seed=seed, progress=False,
-                       embed_dim=embed_dim,
+                       embed_dim=(rand_dim or embed_dim) if variant == "rand" else embed_dim,
                        log=(lambda line, v=variant: log(f"{v}: {line}")) if log else None, **options)
         rows.append({"variant": variant, "kim": KIM_MR.get(variant), "mean": 100 * cv["mean"], "std": 100 * cv["std"],
                      "folds": [100 * f["accuracy"] for f in cv["folds"]], "epochs": [f["epochs"] for f in cv["folds"]],
                      "seconds": _history_seconds(out / variant, cv), "cpu_seconds": cv.get("cpu_seconds", 0.0),
                      "seconds_this_call": round(time.perf_counter() - t0, 1),
-                     "embed_dim": cv["embed_dim"], "vectors": cv["vectors"], "k": cv["k"],
+                     "embed_dim": cv["embed_dim"], "settings": _settings(out / variant, cv), "vectors": cv["vectors"], "k": cv["k"],
                      "completed": cv.get("completed", len(cv["folds"]))})
         if log:
             log(f"{variant}: {rows[-1]['mean']:.2f} ± {rows[-1]['std']:.2f}  ({rows[-1]['seconds']:.0f} s)")
@@ -96,18 +112,20 @@ def _folds(row: dict) -> str:
 def render_table(result: dict) -> str:
     """Markdown table of :func:`run_benchmark`'s result (pure)."""
     lines = ["| variant | Kim 2014 (word2vec 300-d) | cnnlab (mean ± std over folds) | folds | vectors | epochs run "
-             "(min-max) | time: wall (CPU) |", "|---|---|---|---|---|---|---|"]
+             "(min-max) | time: wall (CPU) | settings |", "|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         vec = "random" if r["variant"] == "rand" else f"{r['vectors']}"
         ep = f"{min(r['epochs'])}-{max(r['epochs'])}" if r["epochs"] else "-"
         kim = f"{r['kim']:.1f}" if r["kim"] is not None else "-"
         lines.append(f"| CNN-{r['variant']} | {kim} | **{r['mean']:.2f} ± {r['std']:.2f}** | {_folds(r)} | "
-                     f"{vec} ({r['embed_dim']}-d) | {ep} | {r['seconds'] / 60:.1f} min ({r['cpu_seconds'] / 60:.1f} min) |")
+                     f"{vec} ({r['embed_dim']}-d) | {ep} | {r['seconds'] / 60:.1f} min ({r['cpu_seconds'] / 60:.1f} min) | "
+                     f"{r.get('settings', '-')} |")
     lines.append("")
     if result.get("table_only"):
         lines.append("(table read from the finished folds; no training in this call)")
     cpu = sum(r["cpu_seconds"] for r in result["rows"])
-    lines.append(f"Total training time {result['seconds'] / 60:.1f} min wall, {cpu / 60:.1f} min CPU, with "
+    lines.append(f"Training + validation time summed over every fold of every row: {result['seconds'] / 60:.1f} min "
+                 f"wall, {cpu / 60:.1f} min CPU (rows trained in parallel processes overlap in wall time), with "
                  f"{result['threads']} torch thread(s) on "
                  f"{result['cpu']}; load average before/after: "
                  f"{' '.join(f'{v:.1f}' for v in result['load_before'])} / "
