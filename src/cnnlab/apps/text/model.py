@@ -162,7 +162,7 @@ class TextCNN(nn.Module):
         max-over-time sees the same set of values; the dropped windows only repeat that all-pad value. Sentences
         padded to the corpus's longest one mostly end in pads, so this saves a fifth of the work per batch.
         """
-        if ids.dim() != 2 or ids.shape[1] == 0:
+        if ids.dim() != 2 or ids.shape[1] == 0 or ids.is_meta:  # shape-only passes (cnnlab summary): no data
             return ids
         used = ids.ne(0).any(dim=0).nonzero()
         keep = (int(used[-1]) + 1 if len(used) else 0) + max(self.windows)
