@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from cnnlab.errors import CnnlabError, MissingDependencyError
+from cnnlab.errors import CnnlabError, ConfigError, MissingDependencyError
 
 INSTALL = "apt-get install -y gnugo"
 
@@ -101,3 +101,20 @@ def gnugo(level: int = 0, seed: int = 0, *, komi: float = 7.5, size: int = 9) ->
     proc.send("clear_board")
     proc.send(f"komi {komi}")
     return proc
+
+
+def check_gnugo_job(games: int, level: int, workers: int) -> str:
+    """The shared checks of a GNU Go job (self-play, match): GNU Go installed, ``games`` ≥ 1, ``level`` in 0..10,
+    ``workers`` ≥ 1; returns GNU Go's path.
+
+    Raises:
+        MissingDependencyError: GNU Go is not installed. ConfigError: a bad count or level.
+    """
+    path = require_gnugo()
+    if games < 1:
+        raise ConfigError(f"`--games` must be ≥ 1; got {games}")
+    if not 0 <= level <= 10:
+        raise ConfigError(f"`--level` must be in 0..10 (GNU Go's levels); got {level}")
+    if workers < 1:
+        raise ConfigError(f"`--workers` must be ≥ 1; got {workers}")
+    return path

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cnnlab.apps.go.board import BLACK, WHITE, Board, IllegalMove, format_vertex, parse_vertex
-from cnnlab.apps.go.gnugo import GtpError, gnugo, require_gnugo
+from cnnlab.apps.go.gnugo import GtpError, check_gnugo_job, gnugo
 from cnnlab.errors import ConfigError
 
 
@@ -186,13 +186,7 @@ def match(run, *, games: int = 200, level: int = 0, komi: float = 7.5, seed: int
     from cnnlab.apps.go.engine import load_player
     from cnnlab.io import write_text
 
-    require_gnugo()
-    if games < 1:
-        raise ConfigError(f"`--games` must be ≥ 1; got {games}")
-    if not 0 <= level <= 10:
-        raise ConfigError(f"`--level` must be in 0..10; got {level}")
-    if workers < 1:
-        raise ConfigError(f"`--workers` must be ≥ 1; got {workers}")
+    check_gnugo_job(games, level, workers)
     size = size or load_player(run).size
     run_ref = str(run) if isinstance(run, (str, Path)) else run
     chunk = max(1, min(10, games // max(1, workers)))

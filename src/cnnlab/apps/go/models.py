@@ -25,7 +25,6 @@ from __future__ import annotations
 from typing import Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.apps.go import symmetry

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from cnnlab.apps.go.gnugo import GtpError, gnugo, require_gnugo
+from cnnlab.apps.go.gnugo import GtpError, check_gnugo_job, gnugo
 from cnnlab.errors import ConfigError
 from cnnlab.io import atomic_write
 
@@ -115,13 +115,7 @@ def selfplay(out: str | Path, games: int, *, level: int = 0, workers: int = 1, s
         MissingDependencyError: GNU Go is not installed (the message gives the apt-get command).
         ConfigError: bad ``games``/``level``/``workers``/``size``.
     """
-    require_gnugo()
-    if games < 1:
-        raise ConfigError(f"`--games` must be ≥ 1; got {games}")
-    if not 0 <= level <= 10:
-        raise ConfigError(f"`--level` must be in 0..10 (GNU Go's levels); got {level}")
-    if workers < 1:
-        raise ConfigError(f"`--workers` must be ≥ 1; got {workers}")
+    check_gnugo_job(games, level, workers)
     if not 2 <= size <= 19:
         raise ConfigError(f"`--size` must be in 2..19; got {size}")
     out = Path(out)
