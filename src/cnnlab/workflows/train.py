@@ -36,11 +36,24 @@ def _outputs(model) -> int | None:
     return last.out_features if last is not None else None
 
 
+def load_data_for(input_shape, data_name: str, *, check: bool = True):
+    """Dataset ``data_name`` loaded at the size and channels of a model's ``input_shape`` (C, H, W) (anything
+    else: as stored); with ``check``, an image dataset that still does not fit is a one-line ``DataError``."""
+    from cnnlab import data as data_mod
+
+    input_shape = tuple(input_shape or ())
+    channels, height, width = input_shape if len(input_shape) == 3 else (None,) * 3
+    ds = data_mod.load(data_name, seed=0, size=(height, width) if height else None, channels=channels)
+    if check and len(input_shape) == 3 and tuple(ds.input_shape) != input_shape:
+        raise DataError(f"dataset {data_name!r} has {'×'.join(map(str, ds.input_shape))} images but the model "
+                        f"takes {'×'.join(map(str, input_shape))}")
+    return ds
+
+
 def prepare(model_ref, data_name, *, seed: int, resume: Path | None, task: str = "classification"):
     """``(model, desc, dataset)`` for a training job, checked to fit each other (class counts and image sizes
     for classification; other tasks' outputs are checked against their targets by ``fit``)."""
     from cnnlab import bundle
-    from cnnlab import data as data_mod
 
     stored = None
     if resume is not None:
@@ -64,14 +77,9 @@ def prepare(model_ref, data_name, *, seed: int, resume: Path | None, task: str =
     model, desc, input_shape = b.model, b.desc, b.input_shape or ()
     if Path(str(model_ref)).is_dir() and resume is None:
         model.train()  # fine-tuning from a run folder starts from its weights
-    channels, height, width = (tuple(input_shape) + (None, None, None))[:3] if len(input_shape) == 3 else (None,) * 3
-    ds = data_mod.load(data_name, seed=0, size=(height, width) if height else None, channels=channels)
+    ds = load_data_for(input_shape, data_name, check=task == "classification")
     if task != "classification":
         return model, desc, ds
-    if len(input_shape) == 3 and tuple(ds.input_shape) != tuple(input_shape):
-        c, h, w = ds.input_shape
-        raise DataError(f"dataset {data_name!r} has {c}×{h}×{w} images but the model takes "
-                        f"{'×'.join(map(str, input_shape))}")
     if resume is None:
         torch.manual_seed(seed)
         model, desc = _adapt_classes(model, desc, ds.num_classes)

@@ -162,7 +162,7 @@ def test_cli_errors_are_one_line(digits28, tmp_path, capsys, args, message):
 
 
 def test_model_and_data_must_fit(tmp_path):
-    with pytest.raises(Exception, match=r"dataset 'digits' has 1×8×8 inputs but lecture_cnn takes 1×28×28"):
+    with pytest.raises(Exception, match=r"dataset 'digits' has 1×8×8 images but the model takes 1×28×28"):
         tune("lecture_cnn", "digits", out=tmp_path, trials=1, params=["lr=uniform:1e-3:1e-2"], plots=False)
 
 

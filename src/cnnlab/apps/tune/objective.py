@@ -33,20 +33,11 @@ class ReportAndPrune(Callback):
 
 def load_data(model, data_name: str, model_kwargs: dict | None = None):
     """The dataset of a study, sized for the model's input (as ``cnnlab train`` loads it)."""
-    from cnnlab import data as data_mod
+    from cnnlab.workflows.train import load_data_for
     from cnnlab.zoo import registry
 
-    if isinstance(model, str):
-        shape = tuple(registry.input_shape_for(model, model_kwargs or {}))
-        channels, height, width = shape if len(shape) == 3 else (None, None, None)
-        ds = data_mod.load(data_name, seed=0, size=(height, width) if height else None, channels=channels)
-        if len(shape) == 3 and ds.is_image and tuple(ds.input_shape) != shape:
-            from cnnlab.errors import DataError
-
-            raise DataError(f"dataset {data_name!r} has {'×'.join(map(str, ds.input_shape))} inputs but {model} "
-                            f"takes {'×'.join(map(str, shape))}")
-        return ds
-    return data_mod.load(data_name, seed=0)
+    shape = registry.input_shape_for(model, model_kwargs or {}) if isinstance(model, str) else ()
+    return load_data_for(shape, data_name)
 
 
 def build_model(model, model_kwargs: dict, num_classes: int, seed: int):

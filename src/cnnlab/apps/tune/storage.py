@@ -62,7 +62,6 @@ def open_storage(url: str, *, heartbeat: int = 30):
     if heartbeat < 1:
         raise ConfigError(f"`--heartbeat` must be ≥ 1 second; got {heartbeat}")
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    opt.logging.set_verbosity(opt.logging.WARNING)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", opt.exceptions.ExperimentalWarning)
