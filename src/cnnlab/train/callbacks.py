@@ -9,10 +9,12 @@ an epoch's end already knows whether training stops there.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import torch
 
+from cnnlab.errors import ConfigError
 from cnnlab.train import runs
 from cnnlab.train.checkpoint import CHECKPOINT_VERSION, apply_state, save_checkpoint, save_weights
 
@@ -133,3 +135,27 @@ class RunWriter(Callback):
                           "stopped_epoch": history.stopped_epoch, "stop_reason": history.stop_reason,
                           "best_" + self.trainer.monitor: state.best_value, "final": history.last()}
         write_json(self.out / runs.CONFIG_FILE, doc)
+
+
+class TimeBudget(Callback):
+    """Stop training at the end of the epoch after which one more epoch would exceed ``seconds`` of wall time.
+
+    The estimate of the next epoch is the longest epoch so far (everything between two epoch ends: validation,
+    other callbacks, checkpoints). Used by ``cnnlab sr train --max-minutes`` and ``cnnlab go train --max-minutes``.
+    """
+
+    def __init__(self, seconds: float):
+        if not seconds > 0:
+            raise ConfigError(f"the time budget must be > 0 seconds; got {seconds}")
+        self.seconds = float(seconds)
+
+    def on_train_begin(self, state) -> None:
+        self.start = self.last = time.perf_counter()
+        self.longest = 0.0
+
+    def on_epoch_end(self, state, logs: dict) -> None:
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self.last)
+        self.last = now
+        if now - self.start + self.longest > self.seconds:
+            state.stop_training = True

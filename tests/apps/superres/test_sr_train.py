@@ -79,7 +79,7 @@ def test_unknown_model_is_refused():
 def test_time_budget_stops_after_the_epoch_that_fits(monkeypatch):
     import time
 
-    from cnnlab.apps.superres.train import TimeBudget
+    from cnnlab.train.callbacks import TimeBudget
 
     clock = iter([0.0, 10.0, 22.0, 35.0])  # train begins, then three epochs of 10, 12 and 13 s
     monkeypatch.setattr(time, "perf_counter", lambda: next(clock))

@@ -47,7 +47,7 @@ def train(sources, out: str | Path, *, model: str = "go_policy", size: int = 9, 
         accuracies (top-1, top-5) of the weights ``fit`` kept.
     """
     from cnnlab import fit, zoo
-    from cnnlab.apps.superres.train import TimeBudget  # the wall-clock budget callback (one copy in the project)
+    from cnnlab.train.callbacks import TimeBudget
     from cnnlab.train import tasks
 
     if model not in MODELS:

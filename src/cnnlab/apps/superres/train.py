@@ -19,7 +19,7 @@ from cnnlab.train import Callback
 DEFAULTS = {"epochs": 20, "batch_size": 16, "optimizer": "adam", "lr": 1e-3, "schedule": "cosine",
             "layout": "channels_last"}
 
-__all__ = ["DEFAULTS", "MODELS", "build_model", "sr_dataset", "train", "Set5Curve", "TimeBudget", "CURVE_FILE"]
+__all__ = ["DEFAULTS", "MODELS", "build_model", "sr_dataset", "train", "Set5Curve", "CURVE_FILE"]
 
 #: per-epoch Set5 PSNR written by :class:`Set5Curve` into the run folder
 CURVE_FILE = "set5_psnr.csv"
@@ -102,6 +102,8 @@ def train(model: str = "fsrcnn", scale: int = 3, data: str = "t91", out: str | P
     if run is not None and meta["set5_curve"]:
         callbacks.append(Set5Curve(run, meta["scale"]))
     if max_minutes is not None:
+        from cnnlab.train.callbacks import TimeBudget
+
         callbacks.append(TimeBudget(60.0 * max_minutes))
     return fit(net, ds, task=task, out=out, resume=resume, progress=progress, callbacks=callbacks,
                extra=meta if resume is None else None, **options)
@@ -137,30 +139,3 @@ class Set5Curve(Callback):
             rows = [r for r in self.path.read_text().splitlines()[1:] if r and int(r.split(",")[0]) < epoch]
         rows.append(f"{epoch},{ev.mean('psnr'):.4f},{ev.mean('bicubic_psnr'):.4f}")
         write_text(self.path, "epoch,set5_psnr,bicubic_psnr\n" + "\n".join(rows) + "\n")
-
-
-class TimeBudget(Callback):
-    """Stop training at the end of the epoch after which one more epoch would exceed ``seconds`` of wall time.
-
-    The estimate of the next epoch is the longest epoch so far (Set5 curve and checkpoint included).
-    """
-
-    def __init__(self, seconds: float):
-        if not seconds > 0:
-            raise ConfigError(f"the time budget must be > 0 seconds; got {seconds}")
-        self.seconds = float(seconds)
-
-    def on_train_begin(self, state) -> None:
-        import time
-
-        self.start = self.last = time.perf_counter()
-        self.longest = 0.0
-
-    def on_epoch_end(self, state, logs: dict) -> None:
-        import time
-
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self.last)
-        self.last = now
-        if now - self.start + self.longest > self.seconds:
-            state.stop_training = True
