@@ -7,7 +7,12 @@ hits all of them alike. Printed: median images/s per way and precision/layout, a
 Both wall-clock and CPU-time (``time.process_time``) throughputs are recorded: on a shared machine the
 CPU-time figure is the steadier one (other processes' load inflates wall time, not our CPU seconds).
 
-Usage: python benchmarks/train_throughput.py [--images 6400] [--rounds 5] [--threads 2]
+Keras runs in its own process and venv (``bash benchmarks/setup_keras.sh``; see ``_keras.py``), built the
+same way and kept warm; its epochs alternate with cnnlab's at the precision/layout ``auto`` picks (what a
+user gets), and the best cnnlab configuration is compared too. ``--isa avx2`` runs every kernel (torch's,
+oneDNN's in both frameworks) as on an AVX2-only CPU without native bf16 (``_isa.py``).
+
+Usage: python benchmarks/train_throughput.py [--images 6400] [--rounds 5] [--threads 2] [--isa native|avx2]
 """
 
 from __future__ import annotations
@@ -16,10 +21,18 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-import torch
-import torch.nn as nn
+import _isa
+
+_isa.apply()
+
+import torch  # noqa: E402  (after _isa.apply: the kernel choice is read at import)
+import torch.nn as nn  # noqa: E402
+
+import _keras  # noqa: E402
 
 
 def mnist_tensors(n: int):
@@ -64,34 +77,6 @@ def cnnlab_fit(model, ds, batch_size, precision, layout):
         progress=False)
 
 
-def keras_available():
-    try:
-        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-        import keras  # noqa: F401
-        import tensorflow  # noqa: F401
-        return True, ""
-    except Exception as exc:  # not installed here (no TF wheel for this Python/CPU): skip with a message
-        return False, f"{type(exc).__name__}: {exc}"
-
-
-def keras_model(name):
-    import keras
-    from keras import layers
-
-    if name == "lecture_cnn":
-        body = [layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"),
-                layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"), layers.Flatten(),
-                layers.Dense(64, activation="relu"), layers.Dense(10)]
-    else:
-        body = [layers.Conv2D(6, 5, padding="same", activation="relu"), layers.MaxPooling2D(2),
-                layers.Conv2D(16, 5, activation="relu"), layers.MaxPooling2D(2), layers.Flatten(),
-                layers.Dense(120, activation="relu"), layers.Dense(84, activation="relu"), layers.Dense(10)]
-    model = keras.Sequential([keras.Input((28, 28, 1)), *body])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return model
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=6400, help="images per timed epoch")
@@ -99,6 +84,8 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models", default="lecture_cnn,lenet5")
+    parser.add_argument("--isa", default="native", help="native | avx2 (see _isa.py)")
+    parser.add_argument("--no-keras", action="store_true", help="skip the Keras/TensorFlow column")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -109,28 +96,39 @@ def main(argv=None) -> int:
     ds = data.from_tensors(x, y, x[:0], y[:0], name=source)
     print(f"train throughput: {source} images, {args.images} per epoch, batch {args.batch_size}, "
           f"{args.threads} threads, {args.rounds} alternating rounds; torch {torch.__version__}; "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} (numpy BLAS only, not torch)")
-    has_keras, why = keras_available()
-    if not has_keras:
-        print(f"Keras 3 / TensorFlow: not importable here ({why.splitlines()[0][:100]}); Keras column skipped")
-    rows = []
+          f"{_isa.describe()}")
+    keras_exe, why = (None, "--no-keras") if args.no_keras else _keras.python()
+    tmp = tempfile.TemporaryDirectory()
+    if keras_exe is None:
+        print(f"Keras 3 / TensorFlow: {why}; Keras column skipped")
+    else:
+        npz = _keras.save_data(Path(tmp.name) / "mnist.npz", x, y)
+    rows, keras_rows = [], []
     for name in args.models.split(","):
         model0 = zoo.create(name)
         best_p, best_l, timings = perf.resolve("auto", "auto", model0, (1, 28, 28), 10, torch.device("cpu"),
                                                args.batch_size)
         shown = ", ".join(f"{k} {args.batch_size / v:,.0f}" for k, v in timings.items())
         print(f"\n{name}: auto picks {best_p}/{best_l} (quick measurement, img/s: {shown})")
-        configs = [("fp32", "nchw"), ("fp32", "channels_last"), ("bf16", "channels_last")]
-        if (best_p, best_l) not in configs:
-            configs.append((best_p, best_l))
+        configs = [(p, lay) for p in ("fp32", "bf16") for lay in ("nchw", "channels_last")]
+        keras = _keras.Server(keras_exe, npz, name, args.threads, args.batch_size) if keras_exe else None
         for precision, layout in configs:
             ways = {"cnnlab": [], "plain": []}
             cpu = {"cnnlab": [], "plain": []}
+            with_keras = keras is not None and (precision, layout) == (best_p, best_l)
+            if with_keras:
+                ways["keras"] = []
+            order = list(ways)
             for r in range(args.rounds + 1):  # round 0 warms up (imports, allocator, oneDNN kernels)
-                for way in ("cnnlab", "plain") if r % 2 == 0 else ("plain", "cnnlab"):
+                for way in order[r % len(order):] + order[:r % len(order)]:  # rotate who goes first
                     torch.manual_seed(r)
                     model = zoo.create(name)
                     start, start_cpu = time.perf_counter(), time.process_time()
+                    if way == "keras":
+                        seconds = keras.epoch()
+                        if r:
+                            ways[way].append(args.images / seconds)
+                        continue
                     if way == "cnnlab":
                         cnnlab_fit(model, ds, args.batch_size, precision, layout)
                     else:
@@ -144,20 +142,14 @@ def main(argv=None) -> int:
             print(f"  {precision}/{layout:<13}  wall: cnnlab fit {c:7,.0f} img/s  plain loop {p:7,.0f} img/s  "
                   f"ratio {c / p:.3f}   |  per CPU-second: cnnlab {cc:7,.0f}  plain {pc:7,.0f}  ratio {cc / pc:.3f}",
                   flush=True)
-        if has_keras:
-            import numpy as np
-
-            km = keras_model(name)
-            xk, yk = np.transpose(x.numpy(), (0, 2, 3, 1)), y.numpy()
-            km.fit(xk[:args.batch_size * 2], yk[:args.batch_size * 2], batch_size=args.batch_size, epochs=1, verbose=0)
-            speeds = []
-            for _ in range(args.rounds):
-                start = time.perf_counter()
-                km.fit(xk, yk, batch_size=args.batch_size, epochs=1, verbose=0)
-                speeds.append(args.images / (time.perf_counter() - start))
-            k = statistics.median(speeds)
-            best = max(r[2] for r in rows if r[0] == name)
-            print(f"  keras/tensorflow   {k:8,.0f} img/s   cnnlab best / keras {best / k:.2f}")
+            if with_keras:
+                k = statistics.median(ways["keras"])
+                ratios = [a / b for a, b in zip(ways["cnnlab"], ways["keras"])]
+                keras_rows.append((name, f"{precision}/{layout}", c, k, statistics.median(ratios)))
+                print(f"  keras/tensorflow {keras.info['tensorflow']} (NHWC fp32) {k:8,.0f} img/s   cnnlab auto / keras "
+                      f"{c / k:.2f} (median of per-round ratios {statistics.median(ratios):.2f})", flush=True)
+        if keras is not None:
+            keras.close()
     print("\nsummary (cnnlab fit / plain loop at equal precision and layout; must be ≥ 0.95):")
     print(f"  {'model':<12} {'precision/layout':<20} {'wall':>6} {'cpu':>6}")
     for name, cfg, c, p, cc, pc in rows:
@@ -165,6 +157,11 @@ def main(argv=None) -> int:
     print(f"worst ratio: wall {min(r[2] / r[3] for r in rows):.3f}, cpu time {min(r[4] / r[5] for r in rows):.3f}; "
           f"median: wall {statistics.median(r[2] / r[3] for r in rows):.3f}, "
           f"cpu time {statistics.median(r[4] / r[5] for r in rows):.3f}")
+    for name, cfg, c, k, ratio in keras_rows:
+        best = max(r[2] for r in rows if r[0] == name)
+        print(f"cnnlab ÷ keras, {name}: auto ({cfg}) {c / k:.2f}×, best configuration {best / k:.2f}× "
+              f"(steady state, batch {args.batch_size}, {args.threads} threads)")
+    tmp.cleanup()
     return 0
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# the precision/layout probe's disk cache: one fresh folder per test process, never the user's ~/.cache
+os.environ["CNNLAB_CACHE"] = tempfile.mkdtemp(prefix="cnnlab-test-cache-")
 
 
 def pytest_configure(config):

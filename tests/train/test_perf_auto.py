@@ -13,9 +13,10 @@ CPU = torch.device("cpu")
 
 
 @pytest.fixture
-def counted(monkeypatch):
-    """``perf.measure`` wrapped to record its calls, with an empty probe cache."""
+def counted(monkeypatch, tmp_path):
+    """``perf.measure`` wrapped to record its calls, with empty probe caches (memory and disk)."""
     monkeypatch.setattr(perf, "_CACHE", {})
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))
     calls = []
     real = perf.measure
 
@@ -99,3 +100,47 @@ def test_bad_sample_is_a_clear_error(make_model, counted, monkeypatch):
     monkeypatch.setenv("CNNLAB_CPU_BF16", "0")
     with pytest.raises(ConfigError, match=r"`sample` must be a pair of tensors \(x, y\); got Tensor"):
         perf.resolve("auto", "auto", make_model(), (1, 8, 8), 10, CPU, 16, sample=torch.zeros(2, 1, 8, 8))
+
+
+def test_a_later_process_reads_the_decision_from_disk(make_model, counted, monkeypatch, tmp_path):
+    import json
+
+    monkeypatch.setenv("CNNLAB_CPU_BF16", "0")
+    first = perf.resolve("auto", "auto", make_model(), (1, 8, 8), 10, CPU, 16)
+    path = tmp_path / "cache" / "autotune.json"
+    entry, = json.loads(path.read_text())["entries"].values()
+    assert (entry["precision"], entry["layout"], entry["batch_size"]) == (first[0], first[1], 16)
+    perf._CACHE.clear()  # what a new process starts with
+    assert perf.resolve("auto", "auto", make_model(), (1, 8, 8), 10, CPU, 16) == first and len(counted) == 1
+    perf._CACHE.clear()
+    path.write_text("{not json")  # a corrupt cache is measured again and rewritten
+    assert perf.resolve("auto", "auto", make_model(), (1, 8, 8), 10, CPU, 16)[:2] in {("fp32", "nchw"),
+                                                                                   ("fp32", "channels_last")}
+    assert len(counted) == 2 and len(json.loads(path.read_text())["entries"]) == 1
+    perf.clear_cache()
+    assert not path.exists()
+
+
+def test_cache_off_writes_nothing(make_model, counted, monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNLAB_CPU_BF16", "0")
+    monkeypatch.setenv("CNNLAB_CACHE", "off")
+    assert perf.cache_path() is None
+    perf.resolve("auto", "auto", make_model(), (1, 8, 8), 10, CPU, 16)
+    perf._CACHE.clear()
+    perf.resolve("auto", "auto", make_model(), (1, 8, 8), 10, CPU, 16)
+    assert len(counted) == 2 and not (tmp_path / "cache").exists()
+
+
+def test_spent_budget_stops_after_one_timed_round(make_model, monkeypatch):
+    monkeypatch.setenv("CNNLAB_CPU_BF16", "0")
+    calls = []
+    real = perf._Candidate.step_time
+
+    def step_time(self, y, steps):
+        calls.append(steps)
+        return real(self, y, steps)
+
+    monkeypatch.setattr(perf._Candidate, "step_time", step_time)
+    timings = perf.measure(make_model(), (1, 8, 8), 10, CPU, 16, precisions=("fp32",), rounds=5, budget=0.0)
+    assert set(timings) == {"fp32/nchw", "fp32/channels_last"}
+    assert calls == [1, 1, 2, 2]  # two warm-ups, then one round of two steps each

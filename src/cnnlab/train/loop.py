@@ -30,6 +30,7 @@ from cnnlab.train.history import History
 from cnnlab.train.optim import current_lr, make_optimizer, make_scheduler
 from cnnlab.train.perf import autocast, memory_format, resolve
 from cnnlab.train.progress import Progress
+from cnnlab.train.rewrite import for_training
 from cnnlab.train.state import TrainState
 
 __all__ = ["Callback", "TrainState", "fit"]
@@ -210,11 +211,12 @@ class Trainer:
         if self.ckpt is None:
             torch.manual_seed(cfg.seed)
         model.to(device)
-        timings = {}
+        timings, probe_start = {}, time.perf_counter()
         if self.ckpt is not None:
             precision, layout = self.ckpt["resolved"]["precision"], self.ckpt["resolved"]["layout"]
         else:
             precision, layout, timings = self._resolve_speed()
+        probe_seconds = time.perf_counter() - probe_start  # ~0 when nothing was "auto" or the cache knew it
         self.precision, self.layout = precision, layout
         self.fmt = memory_format(layout) if ds.is_image else torch.contiguous_format
         model.to(memory_format=self.fmt)
@@ -223,11 +225,12 @@ class Trainer:
         self.scheduler = make_scheduler(self.optimizer, cfg, self.steps_per_epoch)
         if self.ckpt is not None:
             self._restore()
-        self.train_model = model
+        # the same layers, activation after max-pool where that is exact (see cnnlab.train.rewrite)
+        self.train_model, rewrites = for_training(model)
         if ctx.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
-            self.train_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+            self.train_model = DDP(self.train_model, device_ids=[device.index] if device.type == "cuda" else None)
         if cfg.compile:
             self.train_model = torch.compile(self.train_model)
 
@@ -242,7 +245,8 @@ class Trainer:
             self.x_train = self.preprocess(self.x_train)
         self.meter = self.task.train_meter(device)
         self.resolved = {"precision": precision, "layout": layout, "timings": timings, "device": str(device),
-                         "world_size": ctx.world_size, "steps_per_epoch": self.steps_per_epoch}
+                         "world_size": ctx.world_size, "steps_per_epoch": self.steps_per_epoch,
+                         "rewrites": rewrites, "probe_seconds": round(probe_seconds, 3)}
         self.config_doc = _config_doc(cfg, ds, self.resolved, self.desc, self.task, self.preprocess)
         if getattr(self, "extra", None):
             self.config_doc["extra"] = self.extra

@@ -9,9 +9,11 @@ never changes a seeded run.
 Only precisions the hardware runs natively are probed: on a CPU, bf16 is a candidate only with native bf16
 instructions (AVX-512 BF16 or AMX on x86, the BF16 extension on ARM); elsewhere it is emulated and runs
 several times slower than fp32 (about 8× on an AVX2-only CPU), so timing it only costs set-up time.
-``CNNLAB_CPU_BF16=0``/``1`` overrides the detection. The outcome of a probe is cached for the process, per
-model architecture, input, batch size, device and CPU capability, so a second ``fit`` of the same model
-starts at once.
+``CNNLAB_CPU_BF16=0``/``1`` overrides the detection. The probe spends at most ``PROBE_BUDGET`` seconds
+(warm-up included). Its outcome is cached per model architecture, input, batch size, device and machine
+(CPU model, kernel capability, threads, torch version, host): in the process, and on disk in
+``$CNNLAB_CACHE/autotune.json`` (default ``~/.cache/cnnlab``; ``CNNLAB_CACHE=off`` keeps it in memory
+only), so a second ``fit`` of the same model, in this process or a later one, starts at once.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ import contextlib
 import copy
 import functools
 import hashlib
+import json
 import os
 import platform
+import tempfile
 import time
+from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple
 
 import torch
@@ -33,7 +38,12 @@ from cnnlab.errors import ConfigError
 BF16_MARGIN = 0.9  # bf16 must take < 90% of the best fp32 step time to be worth its lower precision
 BF16_ENV = "CNNLAB_CPU_BF16"
 
-_CACHE: Dict[tuple, Tuple[str, str, Dict[str, float]]] = {}  # probe key -> (precision, layout, timings)
+PROBE_BUDGET = 0.8  # seconds a probe may spend, warm-up steps included (at least one timed round runs)
+CACHE_ENV = "CNNLAB_CACHE"
+CACHE_FILE = "autotune.json"
+CACHE_ENTRIES = 256  # the disk cache keeps the most recent decisions
+
+_CACHE: Dict[str, Tuple[str, str, Dict[str, float]]] = {}  # probe key -> (precision, layout, timings)
 
 
 def autocast(precision: str, device: torch.device):
@@ -110,9 +120,64 @@ def bf16_native(device: torch.device) -> bool:
     return device.type == "cpu" and cpu_bf16_native()
 
 
-def clear_cache() -> None:
-    """Forget every cached probe result (the next ``auto`` resolve measures again)."""
+def clear_cache(disk: bool = True) -> None:
+    """Forget every cached probe result (the next ``auto`` resolve measures again); ``disk`` also empties the file."""
     _CACHE.clear()
+    path = cache_path()
+    if disk and path is not None and path.exists():
+        path.unlink()
+
+
+def cache_path() -> Optional[Path]:
+    """The disk cache of probe decisions, or None when ``CNNLAB_CACHE=off``."""
+    root = os.environ.get(CACHE_ENV, "").strip()
+    if root.lower() in ("off", "0", "none"):
+        return None
+    return (Path(root).expanduser() if root else Path.home() / ".cache" / "cnnlab") / CACHE_FILE
+
+
+def _read_disk() -> dict:
+    path = cache_path()
+    if path is None:
+        return {}
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        entries = doc.get("entries", {}) if isinstance(doc, dict) and doc.get("version") == 1 else {}
+        return entries if isinstance(entries, dict) else {}
+    except (OSError, ValueError):  # missing or corrupt: measured again and rewritten
+        return {}
+
+
+def _write_disk(key: str, entry: dict) -> None:
+    """Add one decision to the disk cache (temporary file + rename; a failure to write only costs a probe)."""
+    path = cache_path()
+    if path is None:
+        return
+    entries = _read_disk()
+    entries.pop(key, None)
+    entries[key] = entry
+    entries = dict(list(entries.items())[-CACHE_ENTRIES:])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{CACHE_FILE}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"version": 1, "entries": entries}, fh, indent=1)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(tmp)
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith(("model name", "Hardware", "CPU part")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _architecture(model: nn.Module) -> str:
@@ -125,7 +190,8 @@ def _capability(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     capability = torch.backends.cpu.get_cpu_capability()
-    return f"{capability}/bf16={int(bf16_native(device))}/threads={torch.get_num_threads()}"
+    return (f"{_cpu_model()}/{capability}/bf16={int(bf16_native(device))}/threads={torch.get_num_threads()}/"
+            f"torch={torch.__version__}/host={platform.node()}")
 
 
 def _default_loss(output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -177,13 +243,13 @@ def measure(model: nn.Module, input_shape, num_classes: int, device: torch.devic
             precisions=("fp32", "bf16"), layouts=("nchw", "channels_last"), rounds: int = 3,
             steps: int = 2, *, sample: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
             loss_fn: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None,
-            budget: float = 2.0) -> dict[str, float]:
+            budget: float = PROBE_BUDGET) -> dict[str, float]:
     """Seconds per training step for each "precision/layout" candidate (RNG untouched).
 
     Candidates are timed in interleaved rounds after one warm-up step each, and each keeps its best round:
     on a shared machine, load spikes then slow every candidate alike instead of the unlucky one. Rounds stop
-    once ``budget`` seconds are spent (after the first), and a model whose warm-up step takes longer than
-    ``SLOW_STEP`` seconds is timed with one step per round: the probe stays a small fraction of the training.
+    once ``budget`` seconds are spent since the probe began (warm-up included; one round always runs), and a
+    model whose warm-up step takes longer than ``SLOW_STEP`` seconds is timed with one step per round.
 
     Args:
         sample: a real batch ``(x, y)`` to time on (token ids, regression targets); default random
@@ -191,6 +257,7 @@ def measure(model: nn.Module, input_shape, num_classes: int, device: torch.devic
         loss_fn: ``loss_fn(output, y) -> scalar``; default cross-entropy.
     """
     results: dict[str, float] = {}
+    start = time.perf_counter()
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         x, y = _batch(sample, input_shape, num_classes, device, batch_size)
         candidates = {}
@@ -207,7 +274,6 @@ def measure(model: nn.Module, input_shape, num_classes: int, device: torch.devic
                 candidates[f"{precision}/{layout}"] = cand
         if slowest > SLOW_STEP:
             steps = 1
-        start = time.perf_counter()
         for i in range(rounds):
             if i and time.perf_counter() - start > budget:
                 break
@@ -225,8 +291,8 @@ def resolve(precision: str, layout: str, model: nn.Module, input_shape, num_clas
 
     ``auto`` precision measures bf16 only where it runs natively (:func:`bf16_native`); ``auto`` layout
     tries channels_last only for 4-D float inputs. The result is cached per model architecture, input,
-    batch size, device and machine capability: the same resolve again returns the first one's answer and
-    timings without measuring.
+    batch size, device and machine, in the process and on disk (:func:`cache_path`): the same resolve again,
+    here or in a later process, returns the first one's answer and timings without measuring.
 
     Args:
         sample: a real batch ``(x, y)`` to time on instead of random images and class labels (needed for
@@ -251,8 +317,13 @@ def resolve(precision: str, layout: str, model: nn.Module, input_shape, num_clas
     precisions = (("fp32", "bf16") if bf16_native(device) else ("fp32",)) if precision == "auto" else (precision,)
     images = len(x_shape) == 3 and x_dtype.is_floating_point  # (C, H, W) floats: (N, C, H, W) batches
     layouts = (("nchw", "channels_last") if images else ("nchw",)) if layout == "auto" else (layout,)
-    key = (_architecture(model), x_shape, str(x_dtype), int(batch_size), str(device), _capability(device),
-           precisions, layouts, getattr(loss_fn, "__qualname__", repr(loss_fn)))
+    parts = (_architecture(model), x_shape, str(x_dtype), int(batch_size), str(device), _capability(device),
+             precisions, layouts, getattr(loss_fn, "__qualname__", repr(loss_fn)))
+    key = hashlib.sha256(repr(parts).encode()).hexdigest()
+    if key not in _CACHE:
+        entry = _read_disk().get(key)
+        if isinstance(entry, dict) and f"{entry.get('precision')}/{entry.get('layout')}" in entry.get("timings", {}):
+            _CACHE[key] = (entry["precision"], entry["layout"], dict(entry["timings"]))
     if key in _CACHE:
         chosen_precision, chosen_layout, timings = _CACHE[key]
         return chosen_precision, chosen_layout, dict(timings)
@@ -266,4 +337,7 @@ def resolve(precision: str, layout: str, model: nn.Module, input_shape, num_clas
         best = min(fp32, key=fp32.get)
     chosen_precision, chosen_layout = best.split("/")
     _CACHE[key] = (chosen_precision, chosen_layout, dict(timings))
+    _write_disk(key, {"precision": chosen_precision, "layout": chosen_layout, "timings": dict(timings),
+                      "model": type(model).__name__, "input": list(x_shape), "batch_size": int(batch_size),
+                      "machine": _capability(device), "when": time.strftime("%Y-%m-%dT%H:%M:%S")})
     return chosen_precision, chosen_layout, timings
