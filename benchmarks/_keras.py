@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -50,15 +51,19 @@ class Server:
     """A Keras process that trains one epoch per :meth:`epoch` call (the model stays built and warm)."""
 
     def __init__(self, exe: str, data: Path, model: str, threads: int, batch_size: int):
+        self.log = tempfile.TemporaryFile(mode="w+")  # TensorFlow's start-up chatter; shown if it fails
         self.proc = subprocess.Popen([exe, str(WORKER), "serve", "--data", str(data), "--model", model,
                                       "--threads", str(threads), "--batch-size", str(batch_size)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_env())
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
+                                     env=_env())
         self.info = self._read()
 
     def _read(self) -> dict:
         line = self.proc.stdout.readline()
         if not line:
-            raise RuntimeError(f"the Keras worker ended early (exit code {self.proc.wait()})")
+            code = self.proc.wait()
+            self.log.seek(0)
+            raise RuntimeError(f"the Keras worker ended early (exit code {code}): {self.log.read()[-1500:]}")
         return json.loads(line)
 
     def epoch(self) -> float:

@@ -144,3 +144,17 @@ def test_spent_budget_stops_after_one_timed_round(make_model, monkeypatch):
     timings = perf.measure(make_model(), (1, 8, 8), 10, CPU, 16, precisions=("fp32",), rounds=5, budget=0.0)
     assert set(timings) == {"fp32/nchw", "fp32/channels_last"}
     assert calls == [1, 1, 2, 2]  # two warm-ups, then one round of two steps each
+
+
+def test_allocator_tuning_respects_the_users_choice(monkeypatch):
+    import platform
+
+    monkeypatch.setenv("CNNLAB_MALLOC", "0")
+    assert perf._tune_allocator() == "unchanged (CNNLAB_MALLOC=0)"
+    monkeypatch.delenv("CNNLAB_MALLOC")
+    monkeypatch.setenv("MALLOC_ARENA_MAX_", "2")
+    assert perf._tune_allocator().startswith("unchanged (MALLOC_* or LD_PRELOAD")
+    monkeypatch.delenv("MALLOC_ARENA_MAX_")
+    monkeypatch.delenv("LD_PRELOAD", raising=False)
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert perf._tune_allocator() == "glibc mallopt: mmap threshold 32 MiB, trim threshold 256 MiB"

@@ -47,9 +47,12 @@ def train_command(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="run folder [runs/<model>-<data>-<time>]"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue the run in this folder"),
     device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda [auto]"),
+    recipe: Optional[str] = typer.Option(None, "--recipe", help="fast: 99% MNIST in seconds (LeNet-5, 3 epochs, "
+                                                                "one-cycle); fills MODEL, --data and options not given"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or epoch lines"),
 ) -> None:
     """Train MODEL on a dataset; writes a run folder (model.json, weights, config, history, checkpoint)."""
+    from cnnlab.workflows import recipes
     from cnnlab.workflows.train import format_result, train_job
 
     options = {k: v for k, v in dict(
@@ -57,6 +60,8 @@ def train_command(
         weight_decay=weight_decay, schedule=schedule, augment=augment, precision=precision, layout=layout,
         compile=compile, seed=seed, deterministic=deterministic, patience=patience, monitor=monitor,
         checkpoint_every=checkpoint_every, label_smoothing=label_smoothing, device=device).items() if v is not None}
+    if recipe is not None:
+        model, data, options = recipes.apply(recipe, model, data, options)
     result = train_job(model, data, options, task=task, out=out, resume=resume, progress=not quiet)
     if result["rank"] == 0:
         typer.echo(format_result(result))

@@ -28,7 +28,7 @@ from cnnlab.train.config import FitConfig
 from cnnlab.train.evaluation import evaluate_split
 from cnnlab.train.history import History
 from cnnlab.train.optim import current_lr, make_optimizer, make_scheduler
-from cnnlab.train.perf import autocast, memory_format, resolve
+from cnnlab.train.perf import _import_optimizer_machinery, autocast, memory_format, resolve, tune_cpu_allocator
 from cnnlab.train.progress import Progress
 from cnnlab.train.rewrite import for_training
 from cnnlab.train.state import TrainState
@@ -211,6 +211,8 @@ class Trainer:
         if self.ckpt is None:
             torch.manual_seed(cfg.seed)
         model.to(device)
+        allocator = tune_cpu_allocator() if device.type == "cpu" else "unchanged (not a CPU run)"
+        _import_optimizer_machinery()  # every torch.optim step imports torch._dynamo; not the probe's time
         timings, probe_start = {}, time.perf_counter()
         if self.ckpt is not None:
             precision, layout = self.ckpt["resolved"]["precision"], self.ckpt["resolved"]["layout"]
@@ -246,7 +248,8 @@ class Trainer:
         self.meter = self.task.train_meter(device)
         self.resolved = {"precision": precision, "layout": layout, "timings": timings, "device": str(device),
                          "world_size": ctx.world_size, "steps_per_epoch": self.steps_per_epoch,
-                         "rewrites": rewrites, "probe_seconds": round(probe_seconds, 3)}
+                         "rewrites": rewrites, "probe_seconds": round(probe_seconds, 3),
+                         "allocator": allocator}
         self.config_doc = _config_doc(cfg, ds, self.resolved, self.desc, self.task, self.preprocess)
         if getattr(self, "extra", None):
             self.config_doc["extra"] = self.extra
