@@ -1,8 +1,8 @@
 """``--isa avx2``: run a benchmark as on a CPU without AVX-512 and native bf16, on a machine that has them.
 
 Call :func:`apply` before torch is imported. It sets ``ATEN_CPU_CAPABILITY=avx2`` (PyTorch's own kernels),
-``ONEDNN_MAX_CPU_ISA=AVX2`` (oneDNN's convolutions and matrix products, in PyTorch and in TensorFlow) and
-``CNNLAB_CPU_BF16=0`` (cnnlab's bf16 detection); child processes inherit them. Clock speed and caches stay
+``ONEDNN_MAX_CPU_ISA=AVX2`` (oneDNN's convolutions and matrix products, in PyTorch and in TensorFlow),
+``MKL_ENABLE_INSTRUCTIONS=AVX2`` (MKL's matrix products behind ``nn.Linear``) and ``CNNLAB_CPU_BF16=0`` (cnnlab's bf16 detection); child processes inherit them. Clock speed and caches stay
 those of this machine: ratios measured this way stand for the AVX2 machine kind, absolute numbers do not.
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import sys
 
-ISA_ENV = {"avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "CNNLAB_CPU_BF16": "0"}}
+ISA_ENV = {"avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+                    "CNNLAB_CPU_BF16": "0"}}
 
 
 def apply(argv=None) -> str:
