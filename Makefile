@@ -26,8 +26,11 @@ test-slow: setup
 test-all: setup
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -q -m "slow or not slow"
 
+# Keras/TensorFlow for the comparisons goes into its own venv (benchmarks/.venv-keras); without it the
+# benchmarks skip the Keras column with a message. Files starting with _ are helpers, not benchmarks.
 bench: setup
-	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@bash benchmarks/setup_keras.sh || echo "bench: Keras/TensorFlow unavailable; Keras columns are skipped"
+	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info
