@@ -23,6 +23,7 @@ def style_command(
     tv_weight: Optional[float] = typer.Option(None, "--tv-weight", help="default per model"),
     optimizer: str = typer.Option("lbfgs", "--optimizer", help="lbfgs or adam"),
     precondition: float = typer.Option(0.2, "--precondition", help="L-BFGS low-pass preconditioner cutoff (fraction of Nyquist); 0 turns it off"),
+    style_scale: str = typer.Option("output", "--style-scale", help="output (style targets at the output size in every stage) or stage"),
     init: str = typer.Option("matched", "--init", help="matched (content in the style's colours), content or noise"),
     preserve_color: bool = typer.Option(False, "--preserve-color", help="keep the content image's colours"),
     seed: int = typer.Option(0, "--seed"),
@@ -54,7 +55,7 @@ def style_command(
     try:
         result = style_transfer(content, style, model, size=size, steps=steps, scales=stage_scales, style_weight=style_weight,
                                 content_weight=content_weight, tv_weight=tv_weight, optimizer=optimizer,
-                                precondition=precondition or None,
+                                precondition=precondition or None, style_scale=style_scale,
                                 init=init, preserve_color=preserve_color, seed=seed, callback=progress)
     finally:
         bar.close()
