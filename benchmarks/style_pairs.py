@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,7 +167,7 @@ def contact_sheet(rows: list[list[torch.Tensor]], path: Path, height: int = 192)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="folder for the contact sheet, output images and table")
+    parser.add_argument("--out", help="folder for the contact sheet, output images and table (default: a new temporary folder)")
     parser.add_argument("--pairs", help="comma-separated CONTENT:STYLE, e.g. chelsea:coffee (default: all 8)")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--baseline-steps", type=int, default=300)
@@ -178,7 +179,7 @@ def main() -> None:
     from cnnlab.art.presets import resolve_model
     from cnnlab.io import write_text
 
-    out = Path(args.out)
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="style_pairs_"))
     out.mkdir(parents=True, exist_ok=True)
     pairs = parse_pairs(args.pairs)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f} at start; "
@@ -198,7 +199,7 @@ def main() -> None:
         contact_sheet(rows, out / "contact_sheet.png")
     text = table(results)
     write_text(out / "table.md", text)
-    print(f"\n{text}load average {os.getloadavg()[0]:.1f} at the end")
+    print(f"\n{text}load average {os.getloadavg()[0]:.1f} at the end; images and table in {out}")
 
 
 if __name__ == "__main__":

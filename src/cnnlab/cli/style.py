@@ -15,7 +15,7 @@ def style_command(
     style: str = typer.Argument(..., help="style image path or skimage:NAME"),
     output: str = typer.Option(..., "--output", "-o", help="output image (.png/.jpg); the loss curve goes beside it"),
     size: int = typer.Option(256, "--size", help="longer side of the output in pixels"),
-    steps: int = typer.Option(140, "--steps", help="loss evaluations at full size (after 100 at each coarse size)"),
+    steps: int = typer.Option(120, "--steps", help="loss evaluations at full size (after 100 at each coarse size)"),
     scales: str = typer.Option("0.25,0.5,1", "--scales", help="coarse-to-fine stage sizes relative to --size, e.g. 1 for one stage"),
     model: str = typer.Option("vgg16_bn", "--model", "-m", help="vgg16_bn (easyocr trunk) or vgg16 (HED)"),
     style_weight: Optional[float] = typer.Option(None, "--style-weight", help="default per model"),
