@@ -6,7 +6,8 @@ Style transfer at 256 px (skimage chelsea × Starry Night, VGG16-BN trunk from E
   image, ``optim.LBFGS`` with default settings, ``while run <= 300: optimizer.step(closure)``, pixels
   clipped inside the closure, fp32;
 - cnnlab: ``cnnlab.art.style_transfer`` with its defaults (projected L-BFGS keeping the best image; three
-  coarse-to-fine stages at ¼, ½ and full size with detail re-injected between them; start from the
+  coarse-to-fine stages at ¼, ½ and full size with detail re-injected between them, the style targets
+  of every stage taken from the style image at the output size; start from the
   content image in the style's colours; BatchNorm folded into the convolutions; truncated network,
   channels-last, targets precomputed).
 cnnlab runs ``--repeats`` times (once before the tutorial, then after it) and its median time is
@@ -16,6 +17,7 @@ both. Also printed: the median seconds of one full-size loss evaluation (forward
 Deep Dream: seconds for 3 octaves × 10 steps at 320×240.
 
 Run: ``.venv/bin/python benchmarks/art_speed.py`` (one run; ratios within the run are what count).
+``benchmarks/style_pairs.py`` runs the same comparison on 8 content × style pairs.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ import torch
 
 from cnnlab.art.color import rgb_to_yiq
 from cnnlab.art.features import FeatureExtractor, vgg_aliases
-from cnnlab.art.style import LowPass, StyleObjective, _stage_steps, style_transfer
+from cnnlab.art.images import resize_long_side
+from cnnlab.art.style import STYLE_SCALES, LowPass, Stage, StyleObjective, _stage_steps, plan_stages, style_transfer
 from cnnlab.errors import ConfigError
 
 STYLE = ["relu1_1", "relu2_1", "relu3_1"]
@@ -146,6 +147,8 @@ def test_errors(net, image, style_image, tmp_path):
     kw = dict(content_layers=CONTENT, style_layers=STYLE, size=32)
     with pytest.raises(ConfigError, match="`optimizer` must be one of lbfgs, adam; got 'sgd'"):
         style_transfer(image, style_image, net, optimizer="sgd", **kw)
+    with pytest.raises(ConfigError, match="`style_scale` must be one of output, stage; got 'input'"):
+        style_transfer(image, style_image, net, style_scale="input", **kw)
     with pytest.raises(ConfigError, match="`init` must be one of matched, content, noise"):
         style_transfer(image, style_image, net, init="zeros", **kw)
     with pytest.raises(ConfigError, match=r"`precondition` must be a cutoff > 0 .*; got -1"):
@@ -158,3 +161,30 @@ def test_errors(net, image, style_image, tmp_path):
         style_transfer(image, style_image, net, scales=(0.5, 1.0), stage_steps=[5], **kw)
     with pytest.raises(Exception, match="`style` file not found"):
         style_transfer(image, tmp_path / "nope.jpg", net, **kw)
+
+
+def test_plan_stages_keeps_the_style_at_the_output_scale():
+    out = plan_stages((170, 256), (0.25, 0.5, 1.0), (100, 100, 140))
+    assert out == [Stage((42, 64), 256, 100), Stage((85, 128), 256, 100), Stage((170, 256), 256, 140)]
+    old = plan_stages((170, 256), (0.25, 0.5, 1.0), (100, 100, 140), style_scale="stage")
+    assert [st.style_side for st in old] == [64, 128, 256]
+    assert [st.size for st in old] == [st.size for st in out]
+    # 128 px: the 32 px stage is under min_stage_side (64) and dropped; the 64 px one stays
+    assert plan_stages((128, 85), (0.25, 0.5, 1.0), (1, 2, 3)) == [Stage((64, 42), 128, 2), Stage((128, 85), 128, 3)]
+    assert plan_stages((20, 20), (0.25, 1.0), (5, 6), min_stage_side=1) == [Stage((8, 8), 20, 5), Stage((20, 20), 20, 6)]
+
+
+def test_style_scale_only_changes_the_coarse_stages(net, image, style_image):
+    kw = dict(content_layers=CONTENT, style_layers=STYLE, size=48, min_stage_side=8, channels_last=False,
+              style_weight=1.0, tv_weight=0.0)
+    big_style = torch.nn.functional.interpolate(style_image, scale_factor=2, mode="bilinear", align_corners=False)
+    one = [style_transfer(image, big_style, net, scales=(1.0,), steps=8, style_scale=ss, **kw) for ss in STYLE_SCALES]
+    assert torch.equal(one[0].image, one[1].image)  # a single stage sees the style at the output size either way
+    two = [style_transfer(image, big_style, net, scales=(0.5, 1.0), stage_steps=(8, 8), style_scale=ss, **kw)
+           for ss in STYLE_SCALES]
+    assert not torch.allclose(two[0].image, two[1].image, atol=1e-3)
+    # the objective of the returned image is the same full-size one in both modes
+    ref = _objective(net, image, resize_long_side(big_style, 48))
+    for r in two:
+        with torch.no_grad():
+            assert r.final["total"] == pytest.approx(float(ref(r.image)["total"]), rel=1e-4)

@@ -15,7 +15,7 @@ def style_command(
     style: str = typer.Argument(..., help="style image path or skimage:NAME"),
     output: str = typer.Option(..., "--output", "-o", help="output image (.png/.jpg); the loss curve goes beside it"),
     size: int = typer.Option(256, "--size", help="longer side of the output in pixels"),
-    steps: int = typer.Option(140, "--steps", help="loss evaluations at full size (after 100 at each coarse size)"),
+    steps: int = typer.Option(120, "--steps", help="loss evaluations at full size (after 100 at each coarse size)"),
     scales: str = typer.Option("0.25,0.5,1", "--scales", help="coarse-to-fine stage sizes relative to --size, e.g. 1 for one stage"),
     model: str = typer.Option("vgg16_bn", "--model", "-m", help="vgg16_bn (easyocr trunk) or vgg16 (HED)"),
     style_weight: Optional[float] = typer.Option(None, "--style-weight", help="default per model"),
@@ -23,6 +23,7 @@ def style_command(
     tv_weight: Optional[float] = typer.Option(None, "--tv-weight", help="default per model"),
     optimizer: str = typer.Option("lbfgs", "--optimizer", help="lbfgs or adam"),
     precondition: float = typer.Option(0.2, "--precondition", help="L-BFGS low-pass preconditioner cutoff (fraction of Nyquist); 0 turns it off"),
+    style_scale: str = typer.Option("output", "--style-scale", help="output (style targets at the output size in every stage) or stage"),
     init: str = typer.Option("matched", "--init", help="matched (content in the style's colours), content or noise"),
     preserve_color: bool = typer.Option(False, "--preserve-color", help="keep the content image's colours"),
     seed: int = typer.Option(0, "--seed"),
@@ -54,7 +55,7 @@ def style_command(
     try:
         result = style_transfer(content, style, model, size=size, steps=steps, scales=stage_scales, style_weight=style_weight,
                                 content_weight=content_weight, tv_weight=tv_weight, optimizer=optimizer,
-                                precondition=precondition or None,
+                                precondition=precondition or None, style_scale=style_scale,
                                 init=init, preserve_color=preserve_color, seed=seed, callback=progress)
     finally:
         bar.close()
