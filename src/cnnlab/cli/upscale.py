@@ -31,4 +31,4 @@ def upscale_command(
     hr = super_resolve(sr.model, lr, scale, tile=tile)
     path = write_rgb(out, hr)
     typer.echo(f"{image} {lr.shape[1]}×{lr.shape[0]} -> {path} {hr.shape[1]}×{hr.shape[0]} "
-               f"(×{scale}, {sr.meta.get('zoo', '?')} from {sr.source}, {time.perf_counter() - start:.2f} s)")
+               f"(×{scale}, {sr.name} from {sr.source}, {time.perf_counter() - start:.2f} s)")

@@ -48,3 +48,14 @@ def test_default_model_refuses_other_scales(tmp_path, capsys):
     code = cli_app.main(["upscale", str(img), "--scale", "2", "-o", str(tmp_path / "o.png")])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: the default model upscales by 3; got `scale` 2") and err.count("\n") == 1
+
+
+def test_upscale_names_the_shipped_model_as_it_was_trained(tmp_path, capsys):
+    from PIL import Image
+
+    sr = weights.resolve(None, 3)
+    assert sr.name == "espcn_residual"  # zoo espcn with residual=True: what `cnnlab sr train --model` took
+    src = tmp_path / "in.png"
+    Image.fromarray(np.full((10, 12, 3), 128, np.uint8)).save(src)
+    assert cli_app.main(["upscale", str(src), "--scale", "3", "-o", str(tmp_path / "out.png")]) == 0
+    assert "espcn_residual from" in capsys.readouterr().out

@@ -34,6 +34,18 @@ class SRModel:
     source: str
     meta: dict = field(default_factory=dict)
 
+    @property
+    def name(self) -> str:
+        """The zoo name as a user would ask for it (``espcn_residual`` for ESPCN with ``residual=True``)."""
+        zoo_name = self.meta.get("zoo", type(self.model).__name__.lower())
+        kwargs = self.meta.get("kwargs") or {}
+        if isinstance(kwargs, str):
+            try:
+                kwargs = json.loads(kwargs)
+            except ValueError:
+                kwargs = {}
+        return f"{zoo_name}_residual" if isinstance(kwargs, dict) and kwargs.get("residual") else zoo_name
+
 
 def default_path(scale: int) -> Path:
     """The shipped default model's file for ``scale``.
