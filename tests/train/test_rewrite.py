@@ -98,3 +98,4 @@ def test_fit_with_rewrite_ends_with_the_weights_of_fit_without(tmp_path, monkeyp
     resolved = json.loads((tmp_path / "run" / "config.json").read_text())["resolved"]
     assert resolved["rewrites"] == ["conv2d_relu+max_pooling2d: ReLU after MaxPool2d",
                                     "conv2d_1_relu+max_pooling2d_1: ReLU after MaxPool2d"]
+    assert resolved["probe_seconds"] >= 0 and isinstance(resolved["allocator"], str) and resolved["allocator"]
