@@ -39,6 +39,6 @@ def describe() -> str:
 
     from cnnlab.train import perf
 
-    return (f"torch kernels {torch.backends.cpu.get_cpu_capability()}, native bf16 "
+    return (f"{perf.cpu_description()}; torch kernels {torch.backends.cpu.get_cpu_capability()}, native bf16 "
             f"{'yes' if perf.cpu_bf16_native() else 'no'}"
             + (f" (emulating {os.environ['ONEDNN_MAX_CPU_ISA']} via --isa)" if "ONEDNN_MAX_CPU_ISA" in os.environ else ""))

@@ -61,7 +61,7 @@ def main(argv=None) -> int:
         return worker(args)
     isa = _isa.apply(["--isa", args.isa])
     import _keras
-    from train_throughput import mnist_tensors
+    from _mnist import mnist_tensors
 
     keras_exe, why = _keras.python()
     x, y, source = mnist_tensors(args.images)

@@ -33,17 +33,7 @@ import torch  # noqa: E402  (after _isa.apply: the kernel choice is read at impo
 import torch.nn as nn  # noqa: E402
 
 import _keras  # noqa: E402
-
-
-def mnist_tensors(n: int):
-    from cnnlab import data
-
-    try:
-        ds = data.load("mnist")
-        return ds.x_train[:n].clone(), ds.y_train[:n].clone(), "MNIST"
-    except ImportError:
-        g = torch.Generator().manual_seed(0)
-        return torch.rand(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g), "random MNIST-sized"
+from _mnist import mnist_tensors  # noqa: E402
 
 
 def plain_loop(model, x, y, batch_size, precision, layout, epochs=1):

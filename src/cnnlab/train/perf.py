@@ -26,7 +26,6 @@ import importlib
 import json
 import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple
@@ -35,6 +34,7 @@ import torch
 import torch.nn as nn
 
 from cnnlab.errors import ConfigError
+from cnnlab.io import atomic_write
 
 BF16_MARGIN = 0.9  # bf16 must take < 90% of the best fp32 step time to be worth its lower precision
 BF16_ENV = "CNNLAB_CPU_BF16"
@@ -65,16 +65,26 @@ def bf16_supported(device: torch.device) -> bool:
     return device.type == "cpu"
 
 
-def _cpu_flags() -> Optional[set]:
-    """The CPU flags Linux reports in /proc/cpuinfo, or None where that file cannot be read."""
+@functools.lru_cache(maxsize=1)
+def _cpuinfo() -> Dict[str, str]:
+    """The first value of each key in Linux's /proc/cpuinfo ({} where that file cannot be read)."""
+    info: Dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
             for line in fh:
-                if line.startswith(("flags", "Features")):
-                    return set(line.split(":", 1)[1].split())
+                key, sep, value = line.partition(":")
+                if sep:
+                    info.setdefault(key.strip(), value.strip())
     except OSError:
-        return None
-    return None
+        pass
+    return info
+
+
+def _cpu_flags() -> Optional[set]:
+    """The CPU flags Linux reports (x86 ``flags``, ARM ``Features``), or None where they cannot be read."""
+    info = _cpuinfo()
+    line = info.get("flags", info.get("Features"))
+    return set(line.split()) if line is not None else None
 
 
 @functools.lru_cache(maxsize=1)
@@ -150,7 +160,7 @@ def _read_disk() -> dict:
 
 
 def _write_disk(key: str, entry: dict) -> None:
-    """Add one decision to the disk cache (temporary file + rename; a failure to write only costs a probe)."""
+    """Add one decision to the disk cache (written atomically)."""
     path = cache_path()
     if path is None:
         return
@@ -158,27 +168,23 @@ def _write_disk(key: str, entry: dict) -> None:
     entries.pop(key, None)
     entries[key] = entry
     entries = dict(list(entries.items())[-CACHE_ENTRIES:])
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{CACHE_FILE}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs the next probe
+        with atomic_write(path, "w", encoding="utf-8") as fh:
             json.dump({"version": 1, "entries": entries}, fh, indent=1)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(tmp)
 
 
-@functools.lru_cache(maxsize=1)
 def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if line.startswith(("model name", "Hardware", "CPU part")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    info = _cpuinfo()
+    return (info.get("model name") or info.get("Hardware") or info.get("CPU part")
+            or platform.processor() or platform.machine())
+
+
+def cpu_description() -> str:
+    """The CPU for a benchmark's report: model, core count, widest vector ISA, native bf16."""
+    flags = _cpu_flags() or set()
+    isa = "AVX-512" if "avx512f" in flags else ("AVX2" if "avx2" in flags else "no AVX2")
+    bf16 = " + bf16" if flags & {"avx512_bf16", "amx_bf16"} else ""
+    return f"{_cpu_model()} ({os.cpu_count()} CPUs, {isa}{bf16})"
 
 
 def _architecture(model: nn.Module) -> str:
@@ -289,9 +295,8 @@ MALLOC_ENV = "CNNLAB_MALLOC"
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 MMAP_THRESHOLD = 32 << 20  # glibc's largest allowed value
 TRIM_THRESHOLD = 256 << 20
-_ALLOCATOR: list = []  # what tune_cpu_allocator did (set once per process)
 
-
+@functools.lru_cache(maxsize=1)
 def tune_cpu_allocator() -> str:
     """Keep glibc's malloc from returning and re-faulting training-sized buffers on every step.
 
@@ -307,10 +312,7 @@ def tune_cpu_allocator() -> str:
     Returns:
         a short description of what was done, for the run's ``config.json``.
     """
-    if _ALLOCATOR:
-        return _ALLOCATOR[0]
-    _ALLOCATOR.append(_tune_allocator())
-    return _ALLOCATOR[0]
+    return _tune_allocator()
 
 
 def _tune_allocator() -> str:

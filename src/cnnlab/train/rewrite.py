@@ -2,9 +2,9 @@
 
 Max-pooling and a non-decreasing activation commute: ``pool(relu(x)) == relu(pool(x))`` element for
 element, so the activation (and its backward pass) can run on the pooled map, a quarter of the size for
-2×2 pooling. In the lecture CNN on a 2-core CPU the ReLU backward on the 32×26×26 map is the third most
-expensive operation of a training step after two convolution backwards; moving it after the pool makes a
-step about 15% cheaper (``benchmarks/train_throughput.py``).
+2×2 pooling. For the lecture CNN on 2 AVX2 threads (fp32, channels_last, glibc malloc tuned as ``fit``
+does) a step takes 5.5% less time (20.57 → 19.43 ms); the ReLU forward and backward on the 32×26×26
+map shrink to a quarter.
 
 The result is bit for bit the same, forward and backward, for ReLU, ReLU6 and Hardtanh: they leave the
 values they pass unchanged, so the pool's arg-max is the same element, and wherever they clip, their

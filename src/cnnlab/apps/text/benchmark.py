@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -23,16 +22,9 @@ KIM_MR = {"rand": 76.1, "static": 81.0, "nonstatic": 81.5, "multichannel": 81.1}
 
 
 def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError:
-        return platform.processor() or platform.machine()
-    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "")
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    isa = "AVX-512" if "avx512f" in flags else ("AVX2" if "avx2" in flags else "no AVX2")
-    bf16 = " + bf16" if "avx512_bf16" in flags or "amx_bf16" in flags else ""
-    return f"{name or platform.machine()} ({os.cpu_count()} CPUs, {isa}{bf16})"
+    from cnnlab.train.perf import cpu_description
+
+    return cpu_description()
 
 
 def _history_seconds(folder: Path, cv: dict) -> float:
