@@ -30,11 +30,11 @@ from pathlib import Path
 
 import torch
 
-from art_speed import tutorial_baseline
+from art_speed import STARRY, gram, tutorial_baseline
 
 CONTENTS = {"chelsea": "skimage:chelsea", "astronaut": "skimage:astronaut"}
 STYLES = {  # three paintings and one photograph
-    "starry": "/usr/share/doc/opencv-doc/examples/data/starry_night.jpg",
+    "starry": STARRY,
     "scream": "/usr/share/darknet/data/scream.jpg",
     "graffiti": "/usr/share/doc/opencv-doc/examples/data/graf1.png",
     "coffee": "skimage:coffee",
@@ -54,19 +54,14 @@ class Scorer:
         with torch.no_grad():
             self.content_target = self.extractor(content)[CONTENT_LAYER]
             sf = self.extractor(style)
-            self.gram_targets = {n: self._gram(sf[n]) for n in STYLE_LAYERS}
-
-    @staticmethod
-    def _gram(f: torch.Tensor) -> torch.Tensor:
-        N, C, H, W = f.shape
-        f = f.reshape(N, C, H * W)  # (N, C, H, W) -> (N, C, HW)
-        return f @ f.transpose(1, 2) / (C * H * W)
+            # the tutorial's Gram (F Fᵀ / (C·H·W) for one image), not the optimised objective's own code
+            self.gram_targets = {n: gram(sf[n]) for n in STYLE_LAYERS}
 
     def __call__(self, image: torch.Tensor) -> dict[str, float]:
         with torch.no_grad():
             f = self.extractor(image)
             content = float(torch.mean((f[CONTENT_LAYER] - self.content_target) ** 2))
-            style = sum(float(torch.mean((self._gram(f[n]) - self.gram_targets[n]) ** 2)) for n in STYLE_LAYERS)
+            style = sum(float(torch.mean((gram(f[n]) - self.gram_targets[n]) ** 2)) for n in STYLE_LAYERS)
         return {"content": content, "style": style}
 
 
