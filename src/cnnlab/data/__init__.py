@@ -14,13 +14,13 @@ Example:
 
 from __future__ import annotations
 
-from cnnlab.data.augment import RandomAffine, is_augmenter, make_augment
+from cnnlab.data.augment import PixelShifts, RandomAffine, expand_shifts, is_augmenter, make_augment
 from cnnlab.data.dataset import Dataset, channel_stats, from_tensors
 from cnnlab.data.folder import load_folder, load_image
 from cnnlab.data.tensors import load_tensors, open_arrays, save_arrays, save_tensors
 from cnnlab.errors import UnknownNameError
 
-__all__ = ["Dataset", "RandomAffine", "channel_stats", "from_tensors", "load", "load_image", "load_tensors",
+__all__ = ["Dataset", "PixelShifts", "RandomAffine", "expand_shifts", "channel_stats", "from_tensors", "load", "load_image", "load_tensors",
            "is_augmenter", "make_augment", "names", "open_arrays", "save_arrays", "save_tensors"]
 
 _NAMES = ("mnist", "fashion-mnist", "digits", "idx:DIR", "folder:DIR", "tensors:FILE", "arrays:DIR")

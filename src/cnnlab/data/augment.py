@@ -78,3 +78,62 @@ def make_augment(spec):
                           f"(stored fields: {spec})")
     raise TypeError(f"`augment` must be a bool or an augmenter with sample/apply (e.g. RandomAffine); "
                     f"got {type(spec).__name__}")
+
+
+@dataclass(frozen=True)
+class PixelShifts:
+    """Each image as is or moved by ``pixels`` up, down, left or right, the five chosen with equal odds.
+
+    This is Nielsen's "expanded training data" (``expand_mnist.py``: every image plus its four one-pixel
+    shifts, the row or column moved in set to 0) drawn afresh every epoch instead of stored five times:
+    an epoch of N draws sees the same distribution as his 5·N expanded set. :func:`expand_shifts` builds
+    the stored expansion itself.
+
+    Shape:
+        (N, C, H, W) -> (N, C, H, W)
+    """
+
+    pixels: int = 1
+    images_only = True
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One choice per image: 0 as is, 1 down, 2 up, 3 right, 4 left, (N,) int64."""
+        return torch.randint(0, 5, (n,), generator=generator)
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.apply(x, self.sample(x.shape[0], generator))
+
+    def apply(self, x: torch.Tensor, rand: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4:
+            raise ValueError(f"PixelShifts expects (N, C, H, W) images; got shape {tuple(x.shape)}")
+        rand = rand.to(x.device)
+        out = x.clone()
+        for choice, (dy, dx) in enumerate(_SHIFTS[1:], start=1):
+            idx = (rand == choice).nonzero(as_tuple=True)[0]
+            if len(idx):
+                out[idx] = shift_images(x[idx], dy * self.pixels, dx * self.pixels)
+        return out
+
+
+_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # (rows down, columns right): as is, down, up, right, left
+
+
+def shift_images(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """``x`` (…, H, W) moved ``dy`` rows down and ``dx`` columns right; what moves in is 0 (``np.roll`` with
+    the wrapped rows/columns zeroed, as Nielsen's ``expand_mnist.py``)."""
+    h, w = x.shape[-2:]
+    out = torch.zeros_like(x)
+    if abs(dy) >= h or abs(dx) >= w:
+        return out
+    out[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        x[..., max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
+
+
+def expand_shifts(x: torch.Tensor, y: torch.Tensor, pixels: int = 1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nielsen's expanded training set: every image of ``x`` (N, C, H, W) and its four ``pixels``-shifts,
+    5·N images in a seeded random order, with their labels."""
+    xs = torch.cat([shift_images(x, dy * pixels, dx * pixels) for dy, dx in _SHIFTS])
+    ys = y.repeat(len(_SHIFTS))
+    order = torch.randperm(len(ys), generator=torch.Generator().manual_seed(seed))
+    return xs[order], ys[order]

@@ -29,6 +29,7 @@ class FitConfig:
     momentum: float = 0.9
     nesterov: bool = False
     weight_decay: float = 0.0
+    decay_biases: bool = True  # False: weight decay only on weights (ndim ≥ 2), not biases/norm scales (L2 as Nielsen)
     schedule: str = "none"
     step_size: int = 0  # epochs per step of the "step" schedule; 0 -> epochs // 3
     gamma: float = 0.1

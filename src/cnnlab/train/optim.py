@@ -11,7 +11,18 @@ import torch
 from cnnlab.train.config import FitConfig
 
 
+def param_groups(params, cfg: FitConfig):
+    """``params`` as given, or, with ``decay_biases=False`` and a weight decay, two groups: weights (ndim ≥ 2)
+    with the decay and biases/normalisation scales (ndim ≤ 1) without it (an L2 term on weights only)."""
+    params = list(params)
+    if cfg.decay_biases or not cfg.weight_decay:
+        return params
+    return [{"params": [p for p in params if p.ndim >= 2]},
+            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+
+
 def make_optimizer(params, cfg: FitConfig) -> torch.optim.Optimizer:
+    params = param_groups(params, cfg)
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
                                weight_decay=cfg.weight_decay)
