@@ -29,8 +29,9 @@ Two recipes train every row:
   (:func:`cnnlab.data.expand_shifts`). Two differences, both equal in expectation or harmless: dropout is
   inverted (activations scaled by 1/(1-p) in training instead of the weights by (1-p) at test), and batches
   are reshuffled every epoch (his are fixed slices).
-- ``modern``: the same networks and ingredients trained the cnnlab way: Adam with a one-cycle schedule,
-  batch 128, normalised inputs, PyTorch's default initialisation, far fewer epochs; L2 becomes AdamW's
+- ``modern``: the same networks and ingredients trained the cnnlab way: a one-cycle schedule (Adam at batch
+  128; SGD with momentum at batch 16 for the sigmoid MLP), normalised inputs, PyTorch's default initialisation,
+  10-30 epochs (the per-row settings in :data:`ROWS`, chosen on validation: docs/tune.md); L2 becomes AdamW's
   decoupled weight decay on weights; the expansion is drawn afresh each epoch
   (:class:`cnnlab.data.PixelShifts`: each image as is or moved one pixel, the five equally likely: the
   distribution of his expanded set, one-fifth of the images per epoch).
@@ -419,11 +420,15 @@ def table_markdown(summary: dict) -> str:
         lines.append(f"| {r['recipe']} | {r['title']} | {r['book']:.2f} | {r['mean']:.2f} ± {r['std']:.2f}{extra} "
                      f"| {r['n']} | {r['epochs']} | {'yes' if r['within_015'] else 'no'} "
                      f"| {'—' if 'improves' not in r else ('yes' if r['improves'] else 'no')} "
-                     f"| {r['train_s'] / 60:.1f} min |")
+                     f"| {_train_time(r)} |")
     lines.append("")
     lines.append(f"Wall time {summary['wall_s'] / 60:.1f} min on {summary['cpu']} "
                  f"({summary['spec']['workers']} worker(s) × {summary['torch_threads']} torch thread(s)).")
     return "\n".join(lines) + "\n"
+
+
+def _train_time(r: dict) -> str:
+    return "the dropout row's networks" if r["row"] == "ensemble" else f"{r['train_s'] / 60:.1f} min"
 
 
 def draw(summary: dict, path: Path) -> Path:
