@@ -199,4 +199,8 @@ def test_cli_rejects_unknown_rows_and_recipes(tmp_path, capsys):
     assert "unknown ladder row 'wide'; known: shallow" in capsys.readouterr().err
     assert main(["experiment", "nielsen", "--out", str(tmp_path), "--recipe", "keras"]) == 2
     assert "unknown recipe 'keras'" in capsys.readouterr().err
-    assert not any(tmp_path.iterdir())  # nothing written before the error
+    assert main(["experiment", "nielsen", "--out", str(tmp_path / "x"), "--data", "nosuch"]) == 2
+    assert "unknown dataset 'nosuch'" in capsys.readouterr().err
+    assert main(["experiment", "nielsen", "--out", str(tmp_path / "x"), "--data", "digits"]) == 2
+    assert "has 1×8×8 images but the model takes 1×28×28" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # nothing written before the errors

@@ -315,6 +315,9 @@ def run_ladder(spec: LadderSpec, out: str | Path, log: Callable[[str], None] | N
 
     from cnnlab import io
 
+    from cnnlab.workflows.train import load_data_for
+
+    load_data_for((1, 28, 28), spec.data)  # an unknown or non-28×28 dataset fails here, before anything is written
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = plan(spec, out)
