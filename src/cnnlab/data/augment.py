@@ -80,6 +80,9 @@ def make_augment(spec):
                     f"got {type(spec).__name__}")
 
 
+_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # (rows down, columns right): as is, down, up, right, left
+
+
 @dataclass(frozen=True)
 class PixelShifts:
     """Each image as is or moved by ``pixels`` up, down, left or right, the five chosen with equal odds.
@@ -113,9 +116,6 @@ class PixelShifts:
             if len(idx):
                 out[idx] = shift_images(x[idx], dy * self.pixels, dx * self.pixels)
         return out
-
-
-_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # (rows down, columns right): as is, down, up, right, left
 
 
 def shift_images(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:

@@ -150,12 +150,13 @@ def nielsen_init(model: nn.Module, generator: torch.Generator | None = None) -> 
     return model
 
 
-def fit_options(row: Row, recipe: str, seed: int, n_train: int = 50_000, epochs_scale: float = 1.0) -> dict:
-    """The :func:`cnnlab.train.fit` options of one run of ``row`` with ``recipe``."""
+def fit_options(row: Row, recipe: str, seed: int, n_train: int | None = None, epochs_scale: float = 1.0) -> dict:
+    """The :func:`cnnlab.train.fit` options of one run of ``row`` with ``recipe``; ``n_train`` is the size of
+    the training set the run sees (default MNIST's 50,000, × 5 for the expanded rows), which his L2 divides by."""
     if recipe == "nielsen":
         spec = row.nielsen
         batch = 10
-        n = n_train * (5 if row.expanded else 1)
+        n = n_train or 50_000 * (5 if row.expanded else 1)
         opts = {"optimizer": "sgd", "momentum": 0.0, "lr": spec["lr"], "batch_size": batch,
                 "weight_decay": spec["lmbda"] * batch / n, "decay_biases": False, "epochs": spec["epochs"],
                 "precision": "fp32", "layout": "auto"}
@@ -208,9 +209,7 @@ def run_one(job: dict) -> dict:
         torch.set_num_threads(job["threads"])
     row, recipe, seed, out = get_row(job["row"]), job["recipe"], job["seed"], Path(job["out"])
     ds = _dataset(job["data"], recipe, row.expanded, job.get("train_subset"))
-    opts = fit_options(row, recipe, seed, n_train=len(ds.y_train) // (5 if recipe == "nielsen" and row.expanded
-                                                                        else 1),
-                       epochs_scale=job.get("epochs_scale", 1.0))
+    opts = fit_options(row, recipe, seed, n_train=len(ds.y_train), epochs_scale=job.get("epochs_scale", 1.0))
     torch.manual_seed(seed)
     model = build(row)
     if recipe == "nielsen":
@@ -270,22 +269,19 @@ def _run_dir(out: Path, recipe: str, row: str, seed: int) -> Path:
 def plan(spec: LadderSpec, out: Path) -> list[dict]:
     """Every network the ladder trains: one per (recipe, row, seed); the ensemble row adds the dropout
     networks its ensembles need (``seeds × ensemble_size`` of them in all)."""
-    jobs = []
-    for recipe in spec.recipes:
-        for key in spec.rows:
-            if key == "ensemble":
-                continue
-            count = spec.seeds * spec.ensemble_size if key == "dropout" and "ensemble" in spec.rows else spec.seeds
-            jobs += [{"row": key, "recipe": recipe, "seed": spec.first_seed + s} for s in range(count)]
-        if "ensemble" in spec.rows and "dropout" not in spec.rows:
-            jobs += [{"row": "dropout", "recipe": recipe, "seed": spec.first_seed + s}
-                     for s in range(spec.seeds * spec.ensemble_size)]
-    for job in jobs:
-        job.update({"out": str(_run_dir(out, job["recipe"], job["row"], job["seed"])), "data": spec.data,
-                    "epochs_scale": spec.epochs_scale, "train_subset": spec.train_subset})
-    # the long runs first, so the workers finish together
-    cost = {"shallow": 1, "conv1": 3, "conv2": 3, "relu_l2": 3, "expanded": 5, "fc2": 5, "dropout": 8}
-    return sorted(jobs, key=lambda j: -cost[j["row"]])
+    ensemble = "ensemble" in spec.rows
+    trained = [k for k in ROW_KEYS if k != "ensemble" and (k in spec.rows or (k == "dropout" and ensemble))]
+    jobs = [{"row": key, "recipe": recipe, "seed": spec.first_seed + s,
+             "out": str(_run_dir(out, recipe, key, spec.first_seed + s)), "data": spec.data,
+             "epochs_scale": spec.epochs_scale, "train_subset": spec.train_subset}
+            for recipe in spec.recipes for key in trained
+            for s in range(spec.seeds * (spec.ensemble_size if key == "dropout" and ensemble else 1))]
+
+    def size(job):  # the long runs first, so the workers finish together
+        row = get_row(job["row"])
+        return (row.dropout > 0, row.expanded, row.convs, len(row.dense))
+
+    return sorted(jobs, key=size, reverse=True)
 
 
 def _done(job: dict) -> dict | None:
@@ -314,16 +310,16 @@ def run_ladder(spec: LadderSpec, out: str | Path, log: Callable[[str], None] | N
     import multiprocessing
 
     from cnnlab import io
-
     from cnnlab.workflows.train import load_data_for
 
-    load_data_for((1, 28, 28), spec.data)  # an unknown or non-28×28 dataset fails here, before anything is written
+    # an unknown or non-28×28 dataset fails here, before anything is written; its test labels score the ensembles
+    y_test = load_data_for((1, 28, 28), spec.data).y_test
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = plan(spec, out)
     results = {job["out"]: r for job in jobs if (r := _done(job)) is not None}
     todo = [j for j in jobs if j["out"] not in results]
-    threads = max(1, (os.cpu_count() or 1) // spec.workers)
+    threads = _threads(spec)
     start = time.perf_counter()
     if log:
         log(f"nielsen ladder: {len(jobs)} networks, {len(results)} already trained, {len(todo)} to train "
@@ -342,7 +338,7 @@ def run_ladder(spec: LadderSpec, out: str | Path, log: Callable[[str], None] | N
                     r = fut.result()
                     results[str(_run_dir(out, r["recipe"], r["row"], r["seed"]))] = _report(r, log)
     wall = time.perf_counter() - start
-    summary = summarize(spec, out, list(results.values()), wall)
+    summary = summarize(spec, out, list(results.values()), wall, y_test)
     io.write_json(out / "ladder.json", summary)
     io.write_text(out / "ladder.md", table_markdown(summary))
     draw(summary, out / "ladder.png")
@@ -361,18 +357,18 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
-def summarize(spec: LadderSpec, out: Path, results: list[dict], wall_s: float) -> dict:
-    """The table: per recipe and row, test accuracy mean ± std over seeds, the book's number, the time."""
-    from cnnlab.workflows.train import load_data_for
+def _threads(spec: LadderSpec) -> int:
+    return max(1, (os.cpu_count() or 1) // spec.workers)
 
+
+def summarize(spec: LadderSpec, out: Path, results: list[dict], wall_s: float, y_test: torch.Tensor) -> dict:
+    """The table: per recipe and row, test accuracy mean ± std over seeds, the book's number, the time
+    (``y_test``: the test labels the ensembles' saved outputs are scored against)."""
     rows = []
-    y_test = None
     for recipe in spec.recipes:
         for key in spec.rows:
             row = get_row(key)
             if key == "ensemble":
-                if y_test is None:
-                    y_test = load_data_for((1, 28, 28), spec.data).y_test
                 members = {r["seed"]: r for r in results if r["recipe"] == recipe and r["row"] == "dropout"}
                 ensembles = []
                 for s in range(spec.seeds):
@@ -406,7 +402,7 @@ def summarize(spec: LadderSpec, out: Path, results: list[dict], wall_s: float) -
         for prev, cur in zip(mine, mine[1:]):
             cur["improves"] = cur["mean"] > prev["mean"]
     return {"rows": rows, "wall_s": wall_s, "spec": {k: v for k, v in spec.__dict__.items() if k != "extra"},
-            "cpu": _cpu(), "torch_threads": max(1, (os.cpu_count() or 1) // spec.workers), **spec.extra}
+            "cpu": _cpu(), "torch_threads": _threads(spec), **spec.extra}
 
 
 def _cpu() -> str:
