@@ -30,9 +30,9 @@ Two recipes train every row:
   inverted (activations scaled by 1/(1-p) in training instead of the weights by (1-p) at test), and batches
   are reshuffled every epoch (his are fixed slices).
 - ``modern``: the same networks and ingredients trained the cnnlab way: a one-cycle schedule (Adam at batch
-  128; AdamW at batch 32 with weight decay 0.1 for the sigmoid MLP), normalised inputs, PyTorch's default initialisation,
-  10-30 epochs (the per-row settings in :data:`ROWS`, chosen on validation: docs/tune.md); L2 becomes AdamW's
-  decoupled weight decay on weights; the expansion is drawn afresh each epoch
+  128; AdamW at batch 32 with weight decay 0.1 for the sigmoid MLP), normalised inputs, PyTorch's default
+  initialisation, 10-30 epochs (the per-row settings in :data:`ROWS`, chosen on validation: docs/tune.md); L2
+  becomes AdamW's decoupled weight decay on weights; the expansion is drawn afresh each epoch
   (:class:`cnnlab.data.PixelShifts`: each image as is or moved one pixel, the five equally likely: the
   distribution of his expanded set, one-fifth of the images per epoch).
 
