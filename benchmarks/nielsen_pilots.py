@@ -27,21 +27,23 @@ CONFIGS: dict[str, dict | None] = {
                                    "epochs": 30, "schedule": "onecycle", "label_smoothing": 0.1},
     "sgd_b10_lr0.1_cos30": {**_SGD_B10, "lr": 0.1},
     "sgd_b10_lr0.2_cos30": {**_SGD_B10, "lr": 0.2},
-    "sgd_b10_lr0.1_cos30_wd5e-4": {**_SGD_B10, "lr": 0.1, "weight_decay": 5e-4, "decay_biases": False},
+    "sgd_b10_lr0.1_cos30_wd5e-4": {**_SGD_B10, "lr": 0.1, "weight_decay": 5e-4},
     "raw_sgd_b10_lr0.1_cos30": {**_SGD_B10, "lr": 0.1, "raw": True},
     "sgdm_b10_lr0.02_oc40": {"optimizer": "sgd", "momentum": 0.9, "lr": 0.02, "batch_size": 10, "epochs": 40,
                              "schedule": "onecycle"},
     "adam_b10_lr1e-3_oc30": {"optimizer": "adam", "lr": 1e-3, "batch_size": 10, "epochs": 30,
                              "schedule": "onecycle"},
     "adamw_b32_lr2e-3_oc30_wd0.1": {"optimizer": "adamw", "lr": 2e-3, "batch_size": 32, "epochs": 30,
-                                    "schedule": "onecycle", "weight_decay": 0.1, "decay_biases": False},
+                                    "schedule": "onecycle", "weight_decay": 0.1},
     "adamw_b16_lr1e-3_oc30_wd0.3": {"optimizer": "adamw", "lr": 1e-3, "batch_size": 16, "epochs": 30,
-                                    "schedule": "onecycle", "weight_decay": 0.3, "decay_biases": False},
+                                    "schedule": "onecycle", "weight_decay": 0.3},
 }
 
 
 def pilot(job: tuple[str, int]) -> dict:
     """Train one candidate with one seed; its best validation accuracy and epoch."""
+    import dataclasses
+
     import torch
 
     from cnnlab.apps.tune import nielsen as N
@@ -49,19 +51,15 @@ def pilot(job: tuple[str, int]) -> dict:
 
     name, seed = job
     torch.set_num_threads(1)
-    row = N.get_row("shallow")
     cfg = dict(CONFIGS[name] or {})
     raw = cfg.pop("raw", False)
-    ours = CONFIGS[name] is not None
-    ds = N._dataset("mnist", "nielsen" if raw or not ours else "modern", False, None)
-    if ours:
-        opts = {**cfg, "precision": "auto", "layout": "auto", "seed": seed, "monitor": "val_accuracy",
-                "restore_best_weights": True}
-    else:
-        opts = N.fit_options(row, "nielsen", seed, n_train=len(ds.y_train))
+    recipe = "nielsen" if CONFIGS[name] is None else "modern"
+    row = dataclasses.replace(N.get_row("shallow"), modern=cfg)  # the candidate as the row's modern recipe
+    ds = N._dataset("mnist", "nielsen" if raw else recipe, False, None)
+    opts = N.fit_options(row, recipe, seed, n_train=len(ds.y_train))
     torch.manual_seed(seed)
     model = N.build(row)
-    if not ours:
+    if recipe == "nielsen":
         N.nielsen_init(model, torch.Generator().manual_seed(seed))
     start = time.perf_counter()
     history = fit(model, ds, progress=False, **opts)
