@@ -29,8 +29,105 @@ def make_optimizer(params, cfg: FitConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adadelta":  # Kim (2014)'s optimiser: rho 0.95, eps 1e-6 as in his code
-        return torch.optim.Adadelta(params, lr=cfg.lr, rho=0.95, eps=1e-6, weight_decay=cfg.weight_decay)
+        return Adadelta(params, lr=cfg.lr, rho=0.95, eps=1e-6, weight_decay=cfg.weight_decay)
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+class Adadelta(torch.optim.Optimizer):
+    """Adadelta (Zeiler 2012) exactly as ``torch.optim.Adadelta``, with embedding-sized tables updated lazily.
+
+    A row of a parameter whose gradient is zero this step is, in Adadelta, only decayed: both running averages
+    are multiplied by ``rho`` and the row does not move. So for tables of at least ``lazy_rows`` rows (an
+    embedding: most words are absent from a batch) only the rows with a non-zero gradient are read and written;
+    each row remembers the step it was last brought up to date and, when it next has a gradient, first catches
+    up with ``rho ** skipped``. This is the same arithmetic as the dense update, reordered (the decay of a
+    skipped row is one multiplication by ``rho ** k`` instead of k by ``rho``, equal to rounding); with weight
+    decay every row has a gradient and the dense update runs. The state keeps torch's names (``square_avg``,
+    ``acc_delta``, ``step``) plus ``row_step`` for the lazy tables, so checkpoints of either load.
+    """
+
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0,
+                 lazy_rows: int = 1024):
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Adadelta's rho must be in [0, 1]; got {rho}")
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, lazy_rows=lazy_rows))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if p.grad.is_sparse:
+                    raise RuntimeError("Adadelta does not take sparse gradients; use a dense nn.Embedding "
+                                       "(its untouched rows are skipped anyway)")
+                state = self.state[p]
+                lazy = p.dim() >= 2 and p.shape[0] >= group.get("lazy_rows", 1024)
+                if not state:
+                    state["step"] = torch.tensor(0.0)
+                    state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    state["acc_delta"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["step"] += 1
+                t = int(state["step"].item())
+                if lazy and "row_step" not in state:  # a fresh table, or a checkpoint of torch's Adadelta
+                    state["row_step"] = torch.full((p.shape[0],), t - 1, dtype=torch.long, device=p.device)
+                elif lazy and state["row_step"].dtype != torch.long:  # load_state_dict casts it to p's dtype
+                    state["row_step"] = state["row_step"].long()
+                grad = p.grad
+                if not lazy:
+                    _adadelta_(p, grad, state["square_avg"], state["acc_delta"], lr, rho, eps, wd)
+                    continue
+                # rows with any non-zero entry (|g| summed is 0 only then; much faster than ne(0).any())
+                rows = None if wd else grad.reshape(p.shape[0], -1).abs().sum(dim=1).ne(0).nonzero().squeeze(1)
+                row_step = state["row_step"]
+                if rows is None or 2 * rows.numel() > p.shape[0]:  # most rows move: the dense update
+                    _catch_up_(state, None, t, rho)
+                    _adadelta_(p, grad, state["square_avg"], state["acc_delta"], lr, rho, eps, wd)
+                    row_step.fill_(t)
+                    continue
+                if rows.numel() == 0:
+                    continue
+                sq, ad = _catch_up_(state, rows, t, rho)
+                w = p.index_select(0, rows)
+                _adadelta_(w, grad.index_select(0, rows), sq, ad, lr, rho, eps, 0.0)
+                p.index_copy_(0, rows, w)
+                state["square_avg"].index_copy_(0, rows, sq)
+                state["acc_delta"].index_copy_(0, rows, ad)
+                row_step.index_fill_(0, rows, t)
+        return loss
+
+
+def _adadelta_(p, grad, square_avg, acc_delta, lr, rho, eps, weight_decay) -> None:
+    """One Adadelta step in place, in torch.optim.Adadelta's order of operations."""
+    if weight_decay:
+        grad = grad.add(p, alpha=weight_decay)
+    square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
+    std = square_avg.add(eps).sqrt_()
+    delta = acc_delta.add(eps).sqrt_().div_(std).mul_(grad)
+    acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+    p.add_(delta, alpha=-lr)
+
+
+def _catch_up_(state, rows, t: int, rho: float):
+    """Decay the running averages of ``rows`` (all rows when ``None``) by the steps they skipped since their
+    last update: ``rho ** (t - 1 - row_step)``. Returns the caught-up ``(square_avg, acc_delta)`` of ``rows``
+    (gathered copies), or ``None`` after updating every row in place."""
+    row_step = state["row_step"]
+    sq, ad = state["square_avg"], state["acc_delta"]
+    skipped = (t - 1 - row_step) if rows is None else (t - 1 - row_step.index_select(0, rows))
+    if rows is not None:
+        sq, ad = sq.index_select(0, rows), ad.index_select(0, rows)
+    if bool((skipped > 0).any()):
+        factor = torch.pow(torch.tensor(rho, dtype=torch.float64, device=sq.device), skipped.double()).to(sq.dtype)
+        factor = factor.reshape(-1, *([1] * (sq.dim() - 1)))
+        sq.mul_(factor)
+        ad.mul_(factor)
+    return None if rows is None else (sq, ad)
 
 
 def make_scheduler(optimizer, cfg: FitConfig, steps_per_epoch: int):

@@ -137,8 +137,12 @@ def _meta(td: TextData, data: str, variant: str, vectors: Optional[str], embed_d
             "pretrained_words": found, "seed": seed, "test_indices": test_indices, "vocab": td.vocab.to_json()}
 
 
-def build_model(td: TextData, variant: str, vectors, embed_dim: int, seed: int, rescale: bool = True):
-    """A TextCNN for ``td`` with Kim's init, pretrained rows copied in; returns ``(model, found)``."""
+def build_model(td: TextData, variant: str, vectors, embed_dim: int, seed: int, rescale: bool = True,
+                model_options: Optional[dict] = None):
+    """A TextCNN for ``td`` with Kim's init, pretrained rows copied in; returns ``(model, found)``.
+
+    ``model_options`` are :class:`~cnnlab.apps.text.model.TextCNN` keywords replacing Kim's (``maps``, ``dropout``).
+    """
     from cnnlab import zoo
 
     if variant not in VARIANTS:
@@ -147,7 +151,7 @@ def build_model(td: TextData, variant: str, vectors, embed_dim: int, seed: int, 
         raise ConfigError(f"CNN-{variant} needs pretrained vectors: pass --vectors glove50 or a vectors file")
     torch.manual_seed(seed)
     model = zoo.create("textcnn", vocab_size=len(td.vocab), embed_dim=embed_dim, num_classes=len(td.classes),
-                       variant=variant, windows=WINDOWS, input_shape=(td.x.shape[1],))
+                       variant=variant, windows=WINDOWS, input_shape=(td.x.shape[1],), **(model_options or {}))
     weight, found = embedding_matrix(td.vocab, vectors if variant != "rand" else None, embed_dim, seed=seed,
                                      rescale=rescale)
     model.load_vectors(weight)
