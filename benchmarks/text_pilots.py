@@ -28,9 +28,19 @@ CONFIGS: dict[str, dict] = {
     "batch25": {"fit": {"batch_size": 25}},
     "dropout0.3": {"model": {"dropout": 0.3}},
     "adam1e-3": {"fit": {"optimizer": "adam", "lr": 1e-3}},
+    "wdrop0.1": {"model": {"word_dropout": 0.1}},
+    "wdrop0.25": {"model": {"word_dropout": 0.25}},
+    "edrop0.25": {"model": {"embed_dropout": 0.25}},
+    "edrop0.5": {"model": {"embed_dropout": 0.5}},
+    "edrop0.75": {"model": {"embed_dropout": 0.75}},
+    "edrop0.5_batch25": {"model": {"embed_dropout": 0.5}, "fit": {"batch_size": 25}},
+    "edrop0.5_wdrop0.1": {"model": {"embed_dropout": 0.5, "word_dropout": 0.1}},
+    "batch25_wdrop0.1": {"model": {"word_dropout": 0.1}, "fit": {"batch_size": 25}},
     "dim100": {"dim": 100},
     "dim200": {"dim": 200},
     "dim300": {"dim": 300},
+    "dim100_edrop0.5": {"dim": 100, "model": {"embed_dropout": 0.5}},
+    "dim200_edrop0.5": {"dim": 200, "model": {"embed_dropout": 0.5}},
 }
 
 

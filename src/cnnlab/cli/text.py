@@ -35,6 +35,10 @@ def train_command(
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adadelta | adam | adamw | sgd [adadelta]"),
     lr: Optional[float] = typer.Option(None, "--lr", help="learning rate [1.0 for Adadelta]"),
     precision: Optional[str] = typer.Option(None, "--precision", help="fp32 | bf16 | auto [see docs/text.md]"),
+    maps: Optional[int] = typer.Option(None, "--maps", help="feature maps per window [100]"),
+    embed_dropout: Optional[float] = typer.Option(None, "--embed-dropout",
+                                                  help="dropout on the embedded vectors in training [see docs/text.md]"),
+    word_dropout: Optional[float] = typer.Option(None, "--word-dropout", help="words read as <unk> in training [0]"),
     seed: int = typer.Option(0, "--seed", help="seed of the splits, initialisation and data order"),
     text_column: str = typer.Option("text", "--text-column", help="sentence column of a CSV/TSV"),
     label_column: str = typer.Option("label", "--label-column", help="label column of a CSV/TSV"),
@@ -52,9 +56,11 @@ def train_command(
     _check_format(format)
     options = {k: v for k, v in dict(epochs=epochs, batch_size=batch_size, patience=patience, optimizer=optimizer,
                                      lr=lr, precision=precision).items() if v is not None}
+    model_options = {k: v for k, v in dict(maps=maps, embed_dropout=embed_dropout, word_dropout=word_dropout).items()
+                     if v is not None}
     result = train(data, variant=variant, vectors=vectors, out=out, folds=folds, embed_dim=embed_dim, seed=seed,
                    text_column=text_column, label_column=label_column, progress=not quiet, resume=resume, rescale=rescale,
-                   log=None if format == "json" else typer.echo, **options)
+                   log=None if format == "json" else typer.echo, model_options=model_options, **options)
     if format == "json":
         typer.echo(json.dumps(result))
     elif folds:
@@ -122,6 +128,8 @@ def benchmark_command(
     embed_dim: Optional[int] = typer.Option(None, "--embed-dim", help="embedding size [the vectors', 50 for rand]"),
     rand_dim: Optional[int] = typer.Option(None, "--rand-dim", help="embedding size of CNN-rand only [--embed-dim]"),
     precision: Optional[str] = typer.Option(None, "--precision", help="fp32 | bf16 | auto [see docs/text.md]"),
+    embed_dropout: Optional[float] = typer.Option(None, "--embed-dropout",
+                                                  help="dropout on the embedded vectors, every variant [see docs/text.md]"),
     seed: int = typer.Option(0, "--seed", help="seed"),
     table_only: bool = typer.Option(False, "--table-only", help="train nothing: the table of the folds in --out"),
     format: str = typer.Option("text", "--format", "-f", help="text or json (markdown table in text)"),
@@ -136,5 +144,6 @@ def benchmark_command(
     result = run_benchmark(variants=[v.strip() for v in variants.split(",") if v.strip()], folds=folds,
                            vectors=vectors, out=out, threads=threads, seed=seed, embed_dim=embed_dim, rand_dim=rand_dim,
                            train_missing=not table_only,
+                           model_options=None if embed_dropout is None else {"embed_dropout": embed_dropout},
                            log=None if format == "json" else typer.echo, **options)
     typer.echo(json.dumps(result) if format == "json" else render_table(result))

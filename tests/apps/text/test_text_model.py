@@ -109,3 +109,31 @@ def test_trimming_trailing_pads_is_exact():
     pooled = torch.cat([torch.relu(m.conv(k)(x)).amax(dim=2) for k in m.windows], dim=1)  # untrimmed max-over-time
     assert torch.allclose(m(ids), m.classifier(pooled), atol=1e-6)
     assert torch.equal(m.trim(ids[:, :edge + 12 + 2]), ids[:, :edge + 12 + 2])  # nothing to drop: unchanged
+
+
+def test_word_and_embedding_dropout_only_in_training():
+    torch.manual_seed(0)
+    plain = TextCNN(vocab_size=50, embed_dim=8, variant="rand", input_shape=(12,))
+    noisy = TextCNN(vocab_size=50, embed_dim=8, variant="rand", input_shape=(12,), word_dropout=0.3,
+                    embed_dropout=0.2)
+    noisy.load_state_dict(plain.state_dict())
+    with torch.no_grad():
+        plain.classifier.weight.normal_()
+        noisy.classifier.weight.copy_(plain.classifier.weight)
+    ids = torch.randint(2, 50, (400, 12))
+    ids[:, -3:] = 0
+    plain.eval(), noisy.eval()
+    torch.testing.assert_close(noisy(ids), plain(ids), rtol=0, atol=0)  # eval: Kim's model exactly
+    seen = []
+    noisy.embed.register_forward_hook(lambda m, inp, out: seen.append(inp[0]))
+    noisy.train()
+    torch.manual_seed(1)
+    noisy(ids)
+    read = seen[-1]
+    words = ids[:, :read.shape[1]]
+    unk = (read == 1) & (words != 0)
+    assert torch.equal(read[words == 0], words[words == 0])  # pads stay pads
+    assert torch.equal(read[~unk], words[~unk])  # the rest is kept as is
+    assert abs(unk.sum().item() / (words != 0).sum().item() - 0.3) < 0.03  # 3,600 words: 0.3 ± 3 std
+    with pytest.raises(ConfigError, match="word_dropout"):
+        TextCNN(vocab_size=50, embed_dim=8, word_dropout=1.0)

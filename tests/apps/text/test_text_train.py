@@ -208,3 +208,32 @@ def test_default_schedule_rand_runs_all_epochs_pretrained_stop_early(toy_csv, tm
     assert fit_cfg["patience"] == 0 and fit_cfg["epochs"] == 1 and fit_cfg["optimizer"] == "adadelta"
     assert fit_cfg["precision"] == T.default_precision() and T.KIM_OPTIONS["patience"] == 5
     assert T.VARIANT_PATIENCE == {"rand": 0}
+
+
+def test_model_options_reach_the_run_and_the_table(toy_csv, tmp_path, capsys):
+    """--embed-dropout/--word-dropout/--maps build the model, are stored in model.json, reload, and show in the table."""
+    from cnnlab.apps.text.benchmark import _settings
+    from cnnlab.train import load_run
+
+    args = ["text", "train", "--data", str(toy_csv), "--text-column", "sentence", "--label-column", "sentiment",
+            "--embed-dim", "8", "--epochs", "1", "--patience", "0", "--quiet", "--format", "json", "--folds", "2",
+            "--embed-dropout", "0.5", "--word-dropout", "0.1", "--maps", "7", "--out", str(tmp_path / "cv")]
+    assert cli_app.main(args) == 0
+    cv = json.loads(capsys.readouterr().out)
+    model = load_run(tmp_path / "cv" / "fold01").model
+    assert model.embed_dropout.p == 0.5 and model.word_dropout == 0.1 and model.conv(3).out_channels == 7
+    assert _settings(tmp_path / "cv", cv).endswith(", maps 7, embedding dropout 0.5, word dropout 0.1")
+    assert cli_app.main(args[:-1] + [str(tmp_path / "bad"), "--embed-dropout", "1.5"]) == 2
+    assert "`embed_dropout` must be in [0, 1); got 1.5" in capsys.readouterr().err
+
+
+def test_variant_model_defaults_apply_and_can_be_overridden(toy_csv, tmp_path, monkeypatch):
+    from cnnlab.train import load_run
+
+    assert T.VARIANT_MODEL == {"nonstatic": {"embed_dropout": 0.5, "word_dropout": 0.1}}  # chosen on validation: docs/text.md
+    monkeypatch.setitem(T.VARIANT_MODEL, "rand", {"embed_dropout": 0.3})
+    common = dict(text_column="sentence", label_column="sentiment", embed_dim=8, progress=False, epochs=1)
+    T.train(str(toy_csv), variant="rand", out=tmp_path / "a", **common)
+    assert load_run(tmp_path / "a").model.embed_dropout.p == 0.3
+    T.train(str(toy_csv), variant="rand", out=tmp_path / "b", model_options={"embed_dropout": 0.0}, **common)
+    assert load_run(tmp_path / "b").model.embed_dropout is None

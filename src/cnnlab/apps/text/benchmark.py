@@ -49,13 +49,23 @@ def _settings(folder: Path, cv: dict) -> str:
         return "-"
     fit, resolved = config.get("fit", {}), config.get("resolved", {})
     patience = fit.get("patience", 0)
-    return (f"≤{fit.get('epochs')} ep, {f'patience {patience}' if patience else 'no early stop'}, "
+    text = (f"≤{fit.get('epochs')} ep, {f'patience {patience}' if patience else 'no early stop'}, "
             f"{fit.get('optimizer')} lr {fit.get('lr'):g}, {resolved.get('precision', fit.get('precision'))}")
+    try:  # the model's own keywords where they leave Kim's (recorded by zoo.create)
+        kwargs = json.loads((path.parent / "model.json").read_text(encoding="utf-8")).get("kwargs", {})
+    except (OSError, ValueError):
+        kwargs = {}
+    for key, kim, label in (("maps", 100, "maps"), ("embed_dropout", 0.0, "embedding dropout"),
+                            ("word_dropout", 0.0, "word dropout")):
+        if key in kwargs and kwargs[key] != kim:
+            text += f", {label} {kwargs[key]:g}"
+    return text
 
 
 def run_benchmark(*, variants: List[str], folds: int = 10, vectors: str = "glove50", out: str | Path,
                   threads: Optional[int] = None, seed: int = 0, embed_dim: Optional[int] = None,
-                  rand_dim: Optional[int] = None, log: Optional[Callable[[str], None]] = None, train_missing: bool = True, **options) -> dict:
+                  rand_dim: Optional[int] = None, log: Optional[Callable[[str], None]] = None, train_missing: bool = True,
+                  model_options: Optional[dict] = None, **options) -> dict:
     """Cross-validate each variant on MR; returns ``{"rows": [...], "threads", "cpu", "load", "seconds"}``.
 
     With ``train_missing=False`` nothing is trained: the rows come from the ``cv.json`` files already in
@@ -81,7 +91,8 @@ def run_benchmark(*, variants: List[str], folds: int = 10, vectors: str = "glove
         else:
             cv = train("mr", variant=variant, vectors=vectors, out=out / variant, folds=folds, seed=seed, progress=False,
                        embed_dim=(rand_dim or embed_dim) if variant == "rand" else embed_dim,
-                       log=(lambda line, v=variant: log(f"{v}: {line}")) if log else None, **options)
+                       log=(lambda line, v=variant: log(f"{v}: {line}")) if log else None,
+                       model_options=model_options, **options)
         rows.append({"variant": variant, "kim": KIM_MR.get(variant), "mean": 100 * cv["mean"], "std": 100 * cv["std"],
                      "folds": [100 * f["accuracy"] for f in cv["folds"]], "epochs": [f["epochs"] for f in cv["folds"]],
                      "seconds": _history_seconds(out / variant, cv), "cpu_seconds": cv.get("cpu_seconds", 0.0),

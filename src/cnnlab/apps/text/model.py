@@ -79,14 +79,19 @@ class TextCNN(nn.Module):
         dropout: drop rate before the classifier (Kim: 0.5).
         max_norm: the L2 bound on each output unit's weights (Kim: 3; applied by :class:`MaxNorm`).
         input_shape: ``(L,)``, the padded sentence length the summary uses (any L ≥ max(windows) runs).
+        word_dropout: in training, the probability that a word (not ``<pad>``) is read as ``<unk>`` (Kim: 0).
+        embed_dropout: in training, dropout on the embedded vectors' entries (Kim: 0).
 
     Shape: (N, L) int64 -> (N, K) logits.
     """
 
     def __init__(self, vocab_size: int = 20000, embed_dim: int = 50, num_classes: int = 2, variant: str = "rand",
                  windows: Sequence[int] = (3, 4, 5), maps: int = 100, dropout: float = 0.5, max_norm: float = 3.0,
-                 input_shape: Sequence[int] = (64,)):
+                 input_shape: Sequence[int] = (64,), word_dropout: float = 0.0, embed_dropout: float = 0.0):
         super().__init__()
+        for name, value in (("word_dropout", word_dropout), ("embed_dropout", embed_dropout), ("dropout", dropout)):
+            if not 0.0 <= float(value) < 1.0:
+                raise ConfigError(f"`{name}` must be in [0, 1); got {value!r} (textcnn)")
         if variant not in VARIANTS:
             raise ConfigError(f"`variant` must be one of {', '.join(VARIANTS)}; got {variant!r}")
         windows = tuple(int(k) for k in windows)
@@ -104,6 +109,8 @@ class TextCNN(nn.Module):
         self.windows = windows
         self.max_norm = float(max_norm)
         self.input_shape = (int(tuple(input_shape)[0]),)
+        self.word_dropout = float(word_dropout)
+        self.embed_dropout = nn.Dropout(float(embed_dropout)) if embed_dropout else None
         self.embed = TextEmbedding(vocab_size, embed_dim, frozen=variant == "static",
                                    multichannel=variant == "multichannel")
         channels = self.embed.channels * embed_dim
@@ -169,7 +176,14 @@ class TextCNN(nn.Module):
         return ids[:, :keep] if keep < ids.shape[1] else ids
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.head(self.embed(self.trim(ids)))
+        ids = self.trim(ids)
+        if self.training and self.word_dropout and not ids.is_meta:
+            drop = torch.rand(ids.shape, device=ids.device) < self.word_dropout
+            ids = torch.where(drop & ids.ne(0), torch.ones_like(ids), ids)  # 1 = <unk>
+        x = self.embed(ids)
+        if self.embed_dropout is not None:
+            x = self.embed_dropout(x)
+        return self.head(x)
 
 
 def max_norm_(model: nn.Module, limit: float | None = None) -> float:
@@ -190,6 +204,7 @@ def max_norm_(model: nn.Module, limit: float | None = None) -> float:
 @register("textcnn", (64,), "TextCNN (Kim 2014): embedding, Conv1D windows 3/4/5 x 100, max-over-time, dense")
 def textcnn(vocab_size: int = 20000, embed_dim: int = 50, num_classes: int = 2, variant: str = "rand",
             windows: Tuple[int, ...] = (3, 4, 5), maps: int = 100, dropout: float = 0.5, max_norm: float = 3.0,
-            input_shape: Tuple[int, ...] = (64,)) -> TextCNN:
+            input_shape: Tuple[int, ...] = (64,), word_dropout: float = 0.0, embed_dropout: float = 0.0) -> TextCNN:
     """Kim's sentence CNN (default: 20,000 words × 50-d, CNN-rand, 1,060,902 parameters)."""
-    return TextCNN(vocab_size, embed_dim, num_classes, variant, windows, maps, dropout, max_norm, input_shape)
+    return TextCNN(vocab_size, embed_dim, num_classes, variant, windows, maps, dropout, max_norm, input_shape,
+                   word_dropout, embed_dropout)
