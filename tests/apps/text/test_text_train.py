@@ -230,7 +230,8 @@ def test_model_options_reach_the_run_and_the_table(toy_csv, tmp_path, capsys):
 def test_variant_model_defaults_apply_and_can_be_overridden(toy_csv, tmp_path, monkeypatch):
     from cnnlab.train import load_run
 
-    assert T.VARIANT_MODEL == {"nonstatic": {"embed_dropout": 0.5, "word_dropout": 0.1}}  # chosen on validation: docs/text.md
+    assert T.VARIANT_MODEL == {"nonstatic": {"embed_dropout": 0.5, "word_dropout": 0.1},
+                             "multichannel": {"embed_dropout": 0.5}}  # chosen on validation: docs/text.md
     monkeypatch.setitem(T.VARIANT_MODEL, "rand", {"embed_dropout": 0.3})
     common = dict(text_column="sentence", label_column="sentiment", embed_dim=8, progress=False, epochs=1)
     T.train(str(toy_csv), variant="rand", out=tmp_path / "a", **common)
