@@ -18,6 +18,8 @@ import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+from _pilots import add_configs, config_names
+
 _SGD_B10 = {"optimizer": "sgd", "momentum": 0.0, "batch_size": 10, "epochs": 30, "schedule": "cosine"}
 CONFIGS: dict[str, dict | None] = {
     "nielsen": None,
@@ -69,14 +71,11 @@ def pilot(job: tuple[str, int]) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", default="", help=f"comma-separated, of: {', '.join(CONFIGS)} [all]")
+    add_configs(parser, CONFIGS)
     parser.add_argument("--seeds", default="100,101,102")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    names = [c for c in args.configs.split(",") if c] or list(CONFIGS)
-    unknown = [c for c in names if c not in CONFIGS]
-    if unknown:
-        parser.error(f"unknown config {unknown[0]!r}; known: {', '.join(CONFIGS)}")
+    names = config_names(parser, args.configs, CONFIGS)
     jobs = [(n, int(s)) for n in names for s in args.seeds.split(",")]
     scores: dict[str, list[float]] = {n: [] for n in names}
     with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:

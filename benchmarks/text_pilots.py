@@ -17,6 +17,8 @@ import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+from _pilots import add_configs, config_names
+
 #: name -> overrides. ``model``: TextCNN keywords (maps, dropout); ``fit``: fit options replacing Kim's;
 #: ``scale``: factor on the whole initial embedding table (pretrained and uniform rows alike); ``dim``: rand's D.
 CONFIGS: dict[str, dict] = {
@@ -35,15 +37,10 @@ CONFIGS: dict[str, dict] = {
     "edrop0.75": {"model": {"embed_dropout": 0.75}},
     "edrop0.5_batch25": {"model": {"embed_dropout": 0.5}, "fit": {"batch_size": 25}},
     "edrop0.5_wdrop0.1": {"model": {"embed_dropout": 0.5, "word_dropout": 0.1}},
-    "edrop0.5_wdrop0.1_ep40": {"model": {"embed_dropout": 0.5, "word_dropout": 0.1}, "fit": {"epochs": 40}},
-    "edrop0.5_wdrop0.2": {"model": {"embed_dropout": 0.5, "word_dropout": 0.2}},
-    "edrop0.6_wdrop0.1": {"model": {"embed_dropout": 0.6, "word_dropout": 0.1}},
     "batch25_wdrop0.1": {"model": {"word_dropout": 0.1}, "fit": {"batch_size": 25}},
     "dim100": {"dim": 100},
     "dim200": {"dim": 200},
-    "dim300": {"dim": 300},
     "dim100_edrop0.5": {"dim": 100, "model": {"embed_dropout": 0.5}},
-    "dim200_edrop0.5": {"dim": 200, "model": {"embed_dropout": 0.5}},
 }
 
 
@@ -80,14 +77,11 @@ def pilot(job: tuple[str, str, int]) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="nonstatic", choices=("rand", "static", "nonstatic", "multichannel"))
-    parser.add_argument("--configs", default="", help=f"comma-separated, of: {', '.join(CONFIGS)} [all]")
+    add_configs(parser, CONFIGS)
     parser.add_argument("--folds", default="1,2,3,4", help="folds of MR's 10-fold CV whose training part is used")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    names = [c for c in args.configs.split(",") if c] or list(CONFIGS)
-    unknown = [c for c in names if c not in CONFIGS]
-    if unknown:
-        parser.error(f"unknown config {unknown[0]!r}; known: {', '.join(CONFIGS)}")
+    names = config_names(parser, args.configs, CONFIGS)
     folds = [int(f) for f in args.folds.split(",")]
     if any(not 1 <= f <= 10 for f in folds):
         parser.error(f"--folds must name folds 1-10; got {args.folds!r}")
