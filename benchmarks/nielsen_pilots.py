@@ -1,10 +1,11 @@
-"""Validation-only pilots that chose the `shallow` row's modern recipe of Nielsen's ladder.
+"""Validation-only pilots of Nielsen's ladder: the `shallow` row's modern recipe, and the `dropout` row's epochs.
 
 Run: ``python benchmarks/nielsen_pilots.py [--configs NAME,...] [--seeds 100,101,102] [--workers 2]``.
 Each candidate trains the row's network (784 → 100 sigmoid → 10) with seeds 100-102 (never the ladder's seeds
 0-14) and is scored by its best **validation** accuracy (the last 10,000 images of MNIST's training set); the
 test split is never read. ``nielsen`` is his own recipe (raw pixels, his initialisation, plain SGD at
-mini-batch 10, 60 epochs) as a reference; ``raw_*`` trains on raw [0, 1] pixels instead of normalised ones.
+mini-batch 10, 60 epochs) as a reference; ``raw_*`` trains on raw [0, 1] pixels instead of normalised ones;
+``dropout_*`` train the `dropout` row's network (its modern recipe with 30, 20 or 15 epochs) instead.
 Prints one JSON line per run and the mean per candidate; the table is in docs/tune.md. About 25 minutes on 2
 cores for all candidates.
 """
@@ -39,6 +40,13 @@ CONFIGS: dict[str, dict | None] = {
                                     "schedule": "onecycle", "weight_decay": 0.1},
     "adamw_b16_lr1e-3_oc30_wd0.3": {"optimizer": "adamw", "lr": 1e-3, "batch_size": 16, "epochs": 30,
                                     "schedule": "onecycle", "weight_decay": 0.3},
+    # the `dropout` row (1000-unit FC layers, dropout 0.5, 1-pixel shifts): its recipe with fewer epochs
+    "dropout_oc30": {"row": "dropout", "optimizer": "adam", "schedule": "onecycle", "batch_size": 128, "lr": 1e-3,
+                     "epochs": 30},
+    "dropout_oc20": {"row": "dropout", "optimizer": "adam", "schedule": "onecycle", "batch_size": 128, "lr": 1e-3,
+                     "epochs": 20},
+    "dropout_oc15": {"row": "dropout", "optimizer": "adam", "schedule": "onecycle", "batch_size": 128, "lr": 1e-3,
+                     "epochs": 15},
 }
 
 
@@ -56,7 +64,7 @@ def pilot(job: tuple[str, int]) -> dict:
     cfg = dict(CONFIGS[name] or {})
     raw = cfg.pop("raw", False)
     recipe = "nielsen" if CONFIGS[name] is None else "modern"
-    row = dataclasses.replace(N.get_row("shallow"), modern=cfg)  # the candidate as the row's modern recipe
+    row = dataclasses.replace(N.get_row(cfg.pop("row", "shallow")), modern=cfg)  # the candidate as the row's recipe
     ds = N._dataset("mnist", "nielsen" if raw else recipe, False, None)
     opts = N.fit_options(row, recipe, seed, n_train=len(ds.y_train))
     torch.manual_seed(seed)
