@@ -58,16 +58,13 @@ def pilot(job: tuple[str, str, int]) -> dict:
     td = T.prepare("mr")
     vec = None if variant == "rand" else load_vectors("glove50", td.vocab.itos[2:])
     dim = cfg.get("dim", 50 if vec is None else vec.dim)
-    parts = T.fold_indices(len(td.y), 10, 0)
-    train_idx = torch.cat([p for j, p in enumerate(parts, start=1) if j != f])
-    ds = T._split(td, train_idx, torch.zeros(0, dtype=torch.long), 0.1, f, f"mr-fold{f}-pilot")
+    ds = T.fold_data(td, T.fold_indices(len(td.y), 10, 0), f, 0.1, 0, test=False)  # the table's fold f, no test
     model, _ = T.build_model(td, variant, vec, dim, f, model_options=cfg.get("model"))
     if "scale" in cfg:
         with torch.no_grad():
             for table in model.embed.tables():
                 table.weight.mul_(cfg["scale"])
-    opts = {**T.KIM_OPTIONS, "patience": T.VARIANT_PATIENCE.get(variant, T.KIM_OPTIONS["patience"]),
-            "precision": T.default_precision(), **cfg.get("fit", {}), "seed": f}
+    opts = {**T.fit_defaults(variant), **cfg.get("fit", {}), "seed": f}
     start = time.perf_counter()
     history = fit(model, ds, callbacks=[T.MaxNorm(model.max_norm)], progress=False, **opts)
     return {"variant": variant, "config": name, "fold": f, "best_val_accuracy": max(history["val_accuracy"]),

@@ -86,13 +86,15 @@ class Adadelta(torch.optim.Optimizer):
                 rows = None if wd else grad.reshape(p.shape[0], -1).abs().sum(dim=1).ne(0).nonzero().squeeze(1)
                 row_step = state["row_step"]
                 if rows is None or 2 * rows.numel() > p.shape[0]:  # most rows move: the dense update
-                    _catch_up_(state, None, t, rho)
-                    _adadelta_(p, grad, state["square_avg"], state["acc_delta"], lr, rho, eps, wd)
+                    sq, ad = state["square_avg"], state["acc_delta"]
+                    _catch_up_(sq, ad, t - 1 - row_step, rho)
+                    _adadelta_(p, grad, sq, ad, lr, rho, eps, wd)
                     row_step.fill_(t)
                     continue
                 if rows.numel() == 0:
                     continue
-                sq, ad = _catch_up_(state, rows, t, rho)
+                sq, ad = state["square_avg"].index_select(0, rows), state["acc_delta"].index_select(0, rows)
+                _catch_up_(sq, ad, t - 1 - row_step.index_select(0, rows), rho)
                 w = p.index_select(0, rows)
                 _adadelta_(w, grad.index_select(0, rows), sq, ad, lr, rho, eps, 0.0)
                 p.index_copy_(0, rows, w)
@@ -113,21 +115,14 @@ def _adadelta_(p, grad, square_avg, acc_delta, lr, rho, eps, weight_decay) -> No
     p.add_(delta, alpha=-lr)
 
 
-def _catch_up_(state, rows, t: int, rho: float):
-    """Decay the running averages of ``rows`` (all rows when ``None``) by the steps they skipped since their
-    last update: ``rho ** (t - 1 - row_step)``. Returns the caught-up ``(square_avg, acc_delta)`` of ``rows``
-    (gathered copies), or ``None`` after updating every row in place."""
-    row_step = state["row_step"]
-    sq, ad = state["square_avg"], state["acc_delta"]
-    skipped = (t - 1 - row_step) if rows is None else (t - 1 - row_step.index_select(0, rows))
-    if rows is not None:
-        sq, ad = sq.index_select(0, rows), ad.index_select(0, rows)
+def _catch_up_(square_avg, acc_delta, skipped, rho: float) -> None:
+    """Decay the running averages' rows in place by the steps each skipped: ``rho ** skipped`` (``skipped``
+    holds one count per row)."""
     if bool((skipped > 0).any()):
-        factor = torch.pow(torch.tensor(rho, dtype=torch.float64, device=sq.device), skipped.double()).to(sq.dtype)
-        factor = factor.reshape(-1, *([1] * (sq.dim() - 1)))
-        sq.mul_(factor)
-        ad.mul_(factor)
-    return None if rows is None else (sq, ad)
+        factor = torch.pow(torch.tensor(rho, dtype=torch.float64, device=square_avg.device), skipped.double())
+        factor = factor.to(square_avg.dtype).reshape(-1, *([1] * (square_avg.dim() - 1)))
+        square_avg.mul_(factor)
+        acc_delta.mul_(factor)
 
 
 def make_scheduler(optimizer, cfg: FitConfig, steps_per_epoch: int):

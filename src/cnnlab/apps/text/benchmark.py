@@ -55,9 +55,13 @@ def _settings(folder: Path, cv: dict) -> str:
         kwargs = json.loads((path.parent / "model.json").read_text(encoding="utf-8")).get("kwargs", {})
     except (OSError, ValueError):
         kwargs = {}
-    for key, kim, label in (("maps", 100, "maps"), ("embed_dropout", 0.0, "embedding dropout"),
-                            ("word_dropout", 0.0, "word dropout")):
-        if key in kwargs and kwargs[key] != kim:
+    import inspect
+
+    from cnnlab.apps.text.model import TextCNN
+
+    kim = inspect.signature(TextCNN).parameters  # the defaults are Kim's
+    for key, label in (("maps", "maps"), ("embed_dropout", "embedding dropout"), ("word_dropout", "word dropout")):
+        if key in kwargs and kwargs[key] != kim[key].default:
             text += f", {label} {kwargs[key]:g}"
     return text
 

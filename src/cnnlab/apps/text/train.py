@@ -34,7 +34,7 @@ from cnnlab.apps.text.vocab import Vocab, pad
 from cnnlab.errors import ConfigError, DataError
 from cnnlab.train.callbacks import Callback
 
-__all__ = ["MaxNorm", "TextData", "prepare", "fold_indices", "train", "train_one", "KIM_OPTIONS", "VARIANT_MODEL", "CV_FILE",
+__all__ = ["MaxNorm", "TextData", "prepare", "fold_indices", "train", "train_one", "fit_defaults", "fold_data", "KIM_OPTIONS", "VARIANT_MODEL", "CV_FILE",
            "default_precision", "VARIANT_PATIENCE"]
 
 CV_FILE = "cv.json"
@@ -133,6 +133,20 @@ def _split(td: TextData, train_idx: torch.Tensor, test_idx: torch.Tensor, val_fr
                         classes=td.classes, name=name)
 
 
+def fit_defaults(variant: str) -> dict:
+    """The fit options a ``variant`` trains with unless told otherwise: Kim's, its patience, the precision."""
+    return {**KIM_OPTIONS, "patience": VARIANT_PATIENCE.get(variant, KIM_OPTIONS["patience"]),
+            "precision": default_precision()}
+
+
+def fold_data(td: TextData, parts: List[torch.Tensor], f: int, val_fraction: float, seed: int, test: bool = True):
+    """Fold ``f`` (1-based) of ``parts``: training on the other parts, the validation part carved from them with
+    seed ``seed + f``, and part ``f`` as the test split (empty with ``test=False``: validation-only pilots)."""
+    train_idx = torch.cat([p for j, p in enumerate(parts, start=1) if j != f])
+    test_idx = parts[f - 1] if test else parts[f - 1][:0]
+    return _split(td, train_idx, test_idx, val_fraction, seed + f, f"{td.corpus.name}-fold{f}")
+
+
 def _meta(td: TextData, data: str, variant: str, vectors: Optional[str], embed_dim: int, found: int,
           test_indices: List[int], seed: int) -> dict:
     if data not in ("mr", "rt"):
@@ -147,7 +161,8 @@ def build_model(td: TextData, variant: str, vectors, embed_dim: int, seed: int, 
                 model_options: Optional[dict] = None):
     """A TextCNN for ``td`` with Kim's init, pretrained rows copied in; returns ``(model, found)``.
 
-    ``model_options`` are :class:`~cnnlab.apps.text.model.TextCNN` keywords replacing Kim's (``maps``, ``dropout``).
+    ``model_options`` are :class:`~cnnlab.apps.text.model.TextCNN` keywords replacing Kim's (``maps``, ``dropout``,
+    ``embed_dropout``, ``word_dropout``); :data:`VARIANT_MODEL` is applied by :func:`train`, not here.
     """
     from cnnlab import zoo
 
@@ -176,9 +191,7 @@ def train_one(td: TextData, ds, *, data: str, variant: str, vectors, vectors_nam
     model, found = build_model(td, variant, vectors, embed_dim, seed, rescale, model_options)
     start, cpu = time.perf_counter(), time.process_time()
     resume = out if resume and (out / "checkpoint.pt").is_file() else None
-    defaults = {**KIM_OPTIONS, "patience": VARIANT_PATIENCE.get(variant, KIM_OPTIONS["patience"]),
-                "precision": default_precision()}
-    opts = {**defaults, **options, "seed": seed} if resume is None else {}  # a resume uses the stored options
+    opts = {**fit_defaults(variant), **options, "seed": seed} if resume is None else {}  # a resume uses the stored options
     meta = _meta(td, data, variant, vectors_name, embed_dim, found, list(test_indices or []), seed)
     history = fit(model, ds, out=None if resume else out, resume=resume, callbacks=[MaxNorm(model.max_norm)],
                   progress=progress, extra={"app": "text", **meta}, **opts)
@@ -264,8 +277,7 @@ def train(data: str = "mr", *, variant: str = "rand", vectors: Optional[str] = "
     for f, test_idx in enumerate(parts, start=1):
         if f in done:
             continue
-        train_idx = torch.cat([p for j, p in enumerate(parts, start=1) if j != f])
-        ds = _split(td, train_idx, test_idx, val_fraction, seed + f, f"{td.corpus.name}-fold{f}")
+        ds = fold_data(td, parts, f, val_fraction, seed)
         result = train_one(td, ds, out=out / f"fold{f:02d}", seed=seed + f, resume=True,
                            test_indices=test_idx.tolist(), **common)
         done[f] = {"fold": f, **result}
