@@ -30,6 +30,8 @@ def selfplay_command(
     size: int = typer.Option(9, "--size", help="board size"),
     komi: float = typer.Option(7.5, "--komi", help="komi"),
     seed: int = typer.Option(0, "--seed", help="seed of game 0"),
+    opening: int = typer.Option(0, "--opening", help="start each game from 0..N random isolated stones (setup "
+                                "stones, not moves): many more distinct games than GNU Go's seeds give"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress lines"),
 ) -> None:
     """Record GNU Go self-play games, one SGF per game (resumable: games already written are skipped)."""
@@ -44,7 +46,8 @@ def selfplay_command(
             minutes = (time.perf_counter() - start) / 60
             typer.echo(f"{done}/{total} games  {minutes:.1f} min", err=True)
 
-    r = selfplay(out, games, level=level, workers=workers, size=size, komi=komi, seed=seed, progress=progress)
+    r = selfplay(out, games, level=level, workers=workers, size=size, komi=komi, seed=seed, opening=opening,
+                 progress=progress)
     rate = r.written / (r.seconds / 60) if r.seconds > 0 and r.written else 0.0
     typer.echo(f"{out}: {r.written} games written, {r.skipped} already there, {r.moves} moves, "
                f"{r.seconds:.0f} s ({rate:.1f} games/min)")

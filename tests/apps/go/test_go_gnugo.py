@@ -7,8 +7,9 @@ import pytest
 from cnnlab.apps.go import gnugo as gnugo_mod
 from cnnlab.apps.go import selfplay as sp
 from cnnlab.apps.go import sgf
+from cnnlab.apps.go.board import BLACK, WHITE
 from cnnlab.cli import app as cli_app
-from cnnlab.errors import MissingDependencyError
+from cnnlab.errors import ConfigError, MissingDependencyError
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +51,41 @@ def test_selfplay_without_gnugo_is_one_line(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "apt-get install -y gnugo" in err
     assert not list(tmp_path.glob("*.sgf"))
+
+
+def test_random_opening_stones_are_isolated_off_the_edge_and_reproducible():
+    counts = set()
+    for seed in range(200):
+        stones = sp.random_opening(seed, 9, 5)
+        assert stones == sp.random_opening(seed, 9, 5)  # drawn from the game's seed only
+        counts.add(len(stones))
+        assert [c for c, _ in stones] == ["b", "w", "b", "w", "b"][:len(stones)]
+        pts = [p for _, p in stones]
+        assert all(1 <= r <= 7 and 1 <= c <= 7 for r, c in pts)
+        for i, (r, c) in enumerate(pts):  # no two stones touch, diagonals included
+            assert all(max(abs(r - r2), abs(c - c2)) >= 2 for r2, c2 in pts[i + 1:])
+    assert counts == {0, 1, 2, 3, 4, 5}
+    assert sp.random_opening(3, 9, 0) == []
+
+
+def test_opening_games_start_from_setup_stones_and_score_like_gnugo(tmp_path):
+    if gnugo_mod.gnugo_path() is None:
+        pytest.skip("GNU Go is not installed (apt-get install -y gnugo)")
+    r = sp.selfplay(tmp_path, 6, level=0, workers=1, seed=7, opening=4)
+    assert r.written == 6
+    setups = 0
+    for i, path in enumerate(sorted(tmp_path.glob("*.sgf"))):
+        game = sgf.read(path)
+        stones = sp.random_opening(7 + i, 9, 4)
+        assert sorted(game.setup_black) == sorted(p[0] * 9 + p[1] for c, p in stones if c == "b")
+        assert sorted(game.setup_white) == sorted(p[0] * 9 + p[1] for c, p in stones if c == "w")
+        first = BLACK if len(stones) % 2 == 0 else WHITE
+        assert game.first == first and game.plays[0][0] == first  # GNU Go's first move is the next colour's
+        setups += bool(stones)
+        board = sgf.start_board(game)
+        for colour, move in game.plays:
+            board.play(move, colour)
+        assert board.game_over and board.result() == game.result, (path, board.result(), game.result)
+    assert setups >= 3
+    with pytest.raises(ConfigError, match="--opening"):
+        sp.selfplay(tmp_path, 1, opening=99)
