@@ -176,7 +176,8 @@ def match_command(
                        f"{100 * b['wilson95'][0]:.1f}-{100 * b['wilson95'][1]:.1f}%)")
     typer.echo(f"  illegal moves: net {s['illegal_moves']['net']}, gnugo {s['illegal_moves']['gnugo']}; "
                f"GNU Go's final_score names the same winner in {s['gnugo_agrees_on_winner'][0]}/"
-               f"{s['gnugo_agrees_on_winner'][1]} games; {s['distinct_games']} distinct games; "
+               f"{s['gnugo_agrees_on_winner'][1]} games; {s['distinct_games']} distinct games "
+               f"({s['distinct_wins']} won); "
                f"{s['mean_moves']:.0f} moves per game; {s['seconds']:.0f} s")
 
 

@@ -107,6 +107,20 @@ def test_wilson_interval_reference_values():
     assert wilson(0, 0) == (0.0, 1.0)
 
 
+def test_match_summary_counts_repeated_games_once_in_the_distinct_count():
+    from cnnlab.apps.go.match import GameRecord, MatchResult
+
+    def rec(i, colour, winner, moves):
+        return GameRecord(i, colour, winner, 1.0 if winner == "net" else -1.0, "", 3, sgf=f"(;SZ[9]{moves})")
+
+    games = [rec(0, "black", "net", ";B[aa];W[bb]"), rec(1, "white", "gnugo", ";B[cc];W[dd]"),
+             rec(2, "black", "net", ";B[aa];W[bb]"), rec(3, "white", "gnugo", ";B[ee];W[dd]"),
+             rec(4, "black", "net", ";B[aa];W[bb]")]
+    s = MatchResult(games).summary()
+    assert (s["wins"], s["games"], s["distinct_games"], s["distinct_wins"]) == (3, 5, 3, 1)
+    assert s["wilson95"] == list(wilson(3, 5))
+
+
 def test_match_against_gnugo_checks_every_move(trained, gnugo_binary, capsys, tmp_path):
     root, games, run = trained
     out = tmp_path / "match.json"

@@ -74,6 +74,7 @@ class MatchResult:
                           "wilson95": [clo, chi]}
         agree = [g for g in self.games if not g.illegal]
         same = sum(_same_winner(g) for g in agree)
+        distinct = {(g.net_colour, _moves_of(g.sgf)): g.winner == "net" for g in self.games}
         return {"games": self.n, "wins": self.wins, "win_rate": self.wins / self.n if self.n else None,
                 "wilson95": [lo, hi], "by_colour": by, "level": self.level, "komi": self.komi,
                 "symmetries": self.symmetries,
@@ -81,7 +82,9 @@ class MatchResult:
                                   "gnugo": sum(g.illegal.startswith("gnugo") for g in self.games)},
                 "mean_moves": sum(g.moves for g in self.games) / self.n if self.n else 0,
                 # the net plays deterministically and GNU Go's randomness is small: count the distinct games
-                "distinct_games": len({(g.net_colour, _moves_of(g.sgf)) for g in self.games}),
+                # (and how many of them the net won: the repeats weight each line by how often GNU Go's seeds
+                # pick it, which the win rate should; the distinct count shows how many lines there were)
+                "distinct_games": len(distinct), "distinct_wins": sum(distinct.values()),
                 "gnugo_agrees_on_winner": [same, len(agree)], "seconds": self.seconds}
 
 
