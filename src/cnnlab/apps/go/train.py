@@ -70,7 +70,7 @@ def train(sources, out: str | Path, *, model: str = "go_policy", size: int = 9, 
     callbacks = [TimeBudget(60.0 * max_minutes)] if max_minutes else []
     extra = {"app": "go", "model": model, "size": size, "sources": [str(s) for s in sources], "games": n_games,
              "games_train": len(split[0]), "games_val": len(split[1]), "games_test": len(split[2]),
-             "positions_train": int(len(ds.y_train)), "split_seed": split_seed,
+             "positions_train": int(len(ds.y_train)), "split_seed": split_seed, "val": val, "test": test,
              "test_files": [pos.files[i] for i in split[2]] if pos.files else [],
              "skipped": len(pos.skipped),
              "repeats_dropped": sum(reason == "repeats an earlier game" for _, reason in pos.skipped)}
